@@ -1,0 +1,350 @@
+"""The scriptable command line: ``satchel COMMAND``.
+
+JSON goes to stdout only; progress and diagnostics go to stderr. Errors of the core
+(:class:`SatchelError`) become a one-line message and a non-zero exit code here.
+The contract of ``--json`` outputs and exit codes is documented in docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import SatchelError
+from assistant.settings import load_settings
+
+# `satchel index` exit codes, for cron and systemd (docs/cli.md)
+EXIT_OK = 0
+EXIT_PARTIAL = 10  # some items could not be read; everything else was indexed
+DEMO_QUESTION = "When is the cabin check-in and what is the door code?"
+
+
+def _repo_sample_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument("--kind", action="append", default=[], help="document kind: email, chat, file, note (repeatable)")
+    group.add_argument("--source", action="append", default=[], help="a source id or path (repeatable)")
+    group.add_argument("--from", "--person", dest="person", action="append", default=[], help="a sender or participant, by name or address (repeatable)")
+    group.add_argument("--after", help="on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    group.add_argument("--before", help="before this date (a YYYY-MM-DD day is excluded)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="satchel", description="A private knowledge assistant for your email, chats and files.")
+    parser.add_argument("--home", help="the data folder (default: $SATCHEL_HOME or the platform data directory)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("add", help="register a file or folder as a source")
+    p.add_argument("path")
+    p.add_argument("--kind", help="force a connector (see `satchel status` for the list)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="forget a source and everything indexed from it")
+    p.add_argument("source", help="source id or path")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("sources", help="list the registered sources")
+    p.add_argument("--json", action="store_true")
+
+    for name in ("index", "reindex"):
+        p = sub.add_parser(name, help="sync every source: parse, chunk and embed what changed")
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--quiet", action="store_true", help="no progress, only a one-line summary")
+        p.add_argument("--wait", action="store_true", help="wait for another running indexer instead of exiting")
+
+    p = sub.add_parser("search", help="hybrid keyword + semantic search")
+    p.add_argument("query")
+    p.add_argument("-k", "--limit", type=int, help="number of results")
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    p.add_argument("--json", action="store_true")
+    _add_filter_flags(p)
+
+    p = sub.add_parser("ask", help="answer a question from your data, with citations")
+    p.add_argument("question")
+    p.add_argument("--model", help="a GGUF file to answer with instead of the configured one")
+    p.add_argument("--json", action="store_true")
+    _add_filter_flags(p)
+
+    p = sub.add_parser("status", help="counts, sizes, errors and models")
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("tui", help="open the terminal app")
+
+    p = sub.add_parser("demo", help="index the bundled sample data and answer a sample question")
+    p.add_argument("--question", default=DEMO_QUESTION)
+    p.add_argument("--no-tui", action="store_true", help="print the answer and exit, even in a terminal")
+    return parser
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _filters(app: Any, args: argparse.Namespace) -> Any:
+    from assistant.errors import SourceError
+    from assistant.search import Filters, parse_date
+
+    sources: list[int] = []
+    for ref in args.source:
+        row = app.store.find_source(ref)
+        if row is None:
+            raise SourceError(f"{ref}: not a registered source (see `satchel sources`)")
+        sources.append(int(row["id"]))
+    try:
+        after = parse_date(args.after) if args.after else None
+        before = parse_date(args.before) if args.before else None
+    except ValueError as exc:
+        raise SatchelError(str(exc)) from exc
+    return Filters(kinds=list(args.kind), sources=sources, persons=list(args.person), after=after, before=before)
+
+
+class ProgressPrinter:
+    """A progress line with ETA on stderr: redrawn in a terminal, every 10 s otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Any) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 10:
+            return
+        self.last = now
+        eta = p.eta_seconds
+        eta_text = f" ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else ""
+        width = 24
+        filled = int(width * p.fraction)
+        bar = "█" * filled + "░" * (width - filled)
+        line = f"{bar} {p.fraction:6.1%} {p.units_done}/{p.units_total} files {p.chunks} chunks{eta_text}"
+        if self.tty:
+            sys.stderr.write("\r" + line[: os.get_terminal_size(2).columns - 1])
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+
+
+def _summary(report: Any) -> str:
+    return (
+        f"indexed: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
+        f"{report.unchanged} unchanged, {report.embedded_chunks} chunks embedded, "
+        f"{report.errors} errors in {report.seconds:.1f}s"
+    )
+
+
+def cmd_index(app: Any, args: argparse.Namespace) -> int:
+    printer = None if (args.quiet or args.json) else ProgressPrinter()
+    report = app.sync(progress=printer, wait=args.wait)
+    if printer:
+        printer.done()
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        _err(_summary(report))
+        for error in report.error_list[:20]:
+            _err(f"  error: {error['path']}{' #' + str(error['item']) if error['item'] else ''}: {error['reason']}")
+        if len(report.error_list) > 20:
+            _err(f"  … and {len(report.error_list) - 20} more (satchel status)")
+    return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def cmd_search(app: Any, args: argparse.Namespace) -> int:
+    outcome = app.search(args.query, _filters(app, args), args.limit, mode=args.mode)
+    if args.json:
+        _print_json({
+            "query": outcome.query,
+            "filters": outcome.filters.as_json(),
+            "results": [r.as_json() for r in outcome.results],
+            "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
+        })
+        return 0
+    if not outcome.results:
+        _err("no results")
+    for n, r in enumerate(outcome.results, 1):
+        who = f" · {r.author}" if r.author else ""
+        when = f" · {r.timestamp[:10]}" if r.timestamp and r.kind != "chat" else ""
+        where = f" · {r.locator}" if r.locator else ""
+        print(f"{n:2}. [{r.kind}] {r.title}{who}{when}{where}")
+        print(f"    {r.snippet}")
+        print(f"    {r.source}")
+    return 0
+
+
+def _print_sources(answer: Any) -> None:
+    if not answer.sources:
+        return
+    print("\nSources:")
+    for ref in answer.sources:
+        mark = "*" if ref.cited else " "
+        print(f" {mark}[{ref.n}] {ref.label()}")
+        print(f"      {ref.result.source}")
+
+
+def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> int:
+    question = question or args.question
+    filters = _filters(app, args) if hasattr(args, "kind") else None
+    stream = not getattr(args, "json", False)
+
+    def on_token(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    if getattr(args, "model", None):
+        answerer = app.answerer()
+        answer = answerer.answer(question, filters, on_token=on_token if stream else None, model=app.model(args.model))
+    else:
+        answer = app.ask(question, filters, on_token=on_token if stream else None)
+    if not stream:
+        _print_json(answer.as_json())
+        return 0
+    if not answer.stats:  # declined without calling the model
+        print(answer.answer)
+    else:
+        print()
+    if answer.invalid_citations:
+        _err(f"(removed citations to sources that do not exist: {answer.invalid_citations})")
+    _print_sources(answer)
+    if answer.stats:
+        s = answer.stats
+        _err(
+            f"[{s.model}: {s.prompt_tokens} prompt tokens, {s.generated_tokens} generated, "
+            f"first token {s.time_to_first_token_s:.2f}s, {s.prompt_tokens_per_s:.0f} prompt tok/s, "
+            f"{s.generation_tokens_per_s:.1f} tok/s]"
+        )
+    return 0
+
+
+def cmd_status(app: Any, args: argparse.Namespace) -> int:
+    status = app.status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"home:        {status['home']}")
+    print(f"documents:   {status['documents']}   chunks: {status['chunks']}   errors: {status['errors']}")
+    print(f"store:       {status['store_bytes'] / 1e6:.1f} MB   index: {status['index_bytes'] / 1e6:.1f} MB")
+    print(f"embeddings:  {status['embedding_model']} ({status['embedding_dim']} dims, {status['embedding_precision']})")
+    print(f"answers:     {status['llm_model']}")
+    print("sources:")
+    for s in status["sources"]:
+        print(f"  {s['id']:3}  {s['path']}  ({s['documents']} documents, {s['errors']} errors, last sync {s['last_sync'] or 'never'})")
+    if status["error_list"]:
+        print("errors:")
+        for e in status["error_list"][:50]:
+            print(f"  {e['path']}{' #' + str(e['item']) if e['item'] else ''}: {e['reason']}")
+    return 0
+
+
+def cmd_demo(app: Any, args: argparse.Namespace) -> int:
+    sample = _repo_sample_dir()
+    if not sample.is_dir():
+        raise SatchelError(f"the sample data folder {sample} is missing")
+    app.add_source(sample)
+    _err(f"indexing the sample data in {sample} …")
+    printer = ProgressPrinter()
+    report = app.sync(progress=printer)
+    printer.done()
+    _err(_summary(report))
+    print(f"Q: {args.question}\n")
+    cmd_ask(app, argparse.Namespace(json=False, model=None), question=args.question)
+    if sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui:
+        return run_tui(app)
+    return 0
+
+
+def run_tui(app: Any) -> int:
+    from assistant.tui.app import create_app
+
+    create_app(app).run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            args.command = "tui"
+        else:
+            parser.print_help()
+            return 0
+    from assistant.embed import force_offline
+
+    force_offline()
+    try:
+        settings = load_settings({"home": args.home})
+        if args.command == "demo" and not args.home and "SATCHEL_HOME" not in os.environ:
+            # the demo keeps its own store, away from the user's real data
+            settings = load_settings({"home": str(settings.home.parent / "satchel-demo")})
+        from assistant.core import Satchel
+
+        app = Satchel(settings)
+        try:
+            return dispatch(app, args)
+        finally:
+            app.close()
+    except SatchelError as exc:
+        _err(f"satchel: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("satchel: interrupted")
+        return 130
+
+
+def dispatch(app: Any, args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "add":
+        added = app.add_source(args.path, args.kind)
+        if args.json:
+            _print_json(added)
+        else:
+            _err(f"added source {added['id']}: {added['path']} (run `satchel index` to index it)")
+        return 0
+    if command == "remove":
+        removed = app.remove_source(args.source)
+        if args.json:
+            _print_json(removed)
+        else:
+            _err(f"removed source {removed['id']}: {removed['path']} ({removed['documents']} documents)")
+        return 0
+    if command == "sources":
+        sources = app.sources()
+        if args.json:
+            _print_json(sources)
+        else:
+            for s in sources:
+                print(f"{s['id']:3}  {s['path']}  {s['documents']} documents  {s['errors']} errors  last sync {s['last_sync'] or 'never'}")
+        return 0
+    if command in ("index", "reindex"):
+        return cmd_index(app, args)
+    if command == "search":
+        return cmd_search(app, args)
+    if command == "ask":
+        return cmd_ask(app, args)
+    if command == "status":
+        return cmd_status(app, args)
+    if command == "tui":
+        return run_tui(app)
+    if command == "demo":
+        return cmd_demo(app, args)
+    raise SatchelError(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The headless core that every front end calls: one object per store.
+
+Everything heavy (the store, the embedder, the FAISS index, the language model) is
+opened on first use, so constructing a :class:`Satchel` costs nothing and the TUI
+can show itself before any of it is ready.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assistant.chunking import ChunkingOptions
+from assistant.embed import Embedder
+from assistant.errors import SourceError, StoreLockedError
+from assistant.index import VectorIndex
+from assistant.llm import LocalModel, get_model
+from assistant.rag import Answer, Answerer
+from assistant.search import Filters, SearchOutcome, Searcher
+from assistant.settings import Settings
+from assistant.store import Store
+from assistant.sync import Indexer, ProgressCallback, SyncReport
+from connectors.registry import available_connectors, connector_by_name, connector_for
+
+
+class Satchel:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Store | None = None
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._lock = threading.RLock()
+
+    # --- parts, opened on first use ---------------------------------------------------
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self.settings.ensure_home()
+                self._store = Store(self.settings.db_path)
+            return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings)
+            return self._embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = VectorIndex(self.settings.index_path, self.embedder.dimension)
+            return self._index
+
+    def searcher(self) -> Searcher:
+        s = self.settings
+        self.index.open(self.store)  # cheap when current; rebuilt when a writer moved on
+        return Searcher(self.store, self.embedder, self.index, candidates=s.candidates, rrf_k=s.rrf_k, max_per_document=s.max_chunks_per_document)
+
+    def model(self, override: str | None = None) -> LocalModel:
+        return get_model(self.settings, override)
+
+    def answerer(self) -> Answerer:
+        s = self.settings
+        return Answerer(self.searcher(), self.model, n_ctx=s.n_ctx, max_answer_tokens=s.max_answer_tokens, temperature=s.temperature, answer_sources=s.answer_sources, min_relevance=s.min_relevance)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # --- sources ------------------------------------------------------------------------
+    def add_source(self, path: str | Path, kind: str | None = None) -> dict[str, Any]:
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.exists():
+            raise SourceError(f"{path}: no such file or folder")
+        if kind:
+            connector_by_name(kind)  # fails with the list of installed connectors
+        elif resolved.is_file() and connector_for(resolved) is None:
+            raise SourceError(f"{path}: no connector reads this kind of file; pick one with --kind")
+        with self.writer_lock():
+            source_id = self.store.add_source(resolved, kind)
+        return {"id": source_id, "path": str(resolved), "connector": kind}
+
+    def remove_source(self, ref: str) -> dict[str, Any]:
+        row = self.store.find_source(ref)
+        if row is None:
+            raise SourceError(f"{ref}: not a registered source (see `satchel sources`)")
+        with self.writer_lock():
+            documents = int(self.store.scalar("SELECT count(*) FROM documents WHERE source_id = ?", (row["id"],)) or 0)
+            gone = self.store.remove_source(int(row["id"]))
+            self.index.open(self.store)
+            self.index.remove(gone)
+            self.index.save(self.store.generation())
+        return {"id": row["id"], "path": row["path"], "documents": documents, "chunks": len(gone)}
+
+    def sources(self) -> list[dict[str, Any]]:
+        rows = self.store.query(
+            "SELECT s.*, (SELECT count(*) FROM documents d WHERE d.source_id = s.id) AS documents, "
+            "(SELECT count(*) FROM chunks c WHERE c.source_id = s.id) AS chunks, "
+            "(SELECT count(*) FROM errors e WHERE e.source_id = s.id) AS errors "
+            "FROM sources s ORDER BY s.id"
+        )
+        return [
+            {
+                "id": r["id"],
+                "path": r["path"],
+                "connector": r["connector"],
+                "documents": r["documents"],
+                "chunks": r["chunks"],
+                "errors": r["errors"],
+                "added_at": r["added_at"],
+                "last_sync": r["last_sync"],
+            }
+            for r in rows
+        ]
+
+    # --- indexing -----------------------------------------------------------------------
+    @contextmanager
+    def writer_lock(self, wait: bool = False) -> Iterator[None]:
+        """One writer at a time. flock is released by the kernel when the holder
+        dies, so a crashed run never leaves a stale lock behind."""
+        self.settings.ensure_home()
+        path = self.settings.home / "writer.lock"
+        handle = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreLockedError(
+                    f"another Satchel process (pid {holder}) is writing to {self.settings.home}; "
+                    "wait for it to finish or use --wait"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+
+    def indexer(self) -> Indexer:
+        s = self.settings
+        options = ChunkingOptions(chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes)
+        return Indexer(self.store, self.embedder, self.index, options, exclude=s.exclude)
+
+    def sync(self, progress: ProgressCallback | None = None, *, source_ids: list[int] | None = None, only_paths: set[Path] | None = None, wait: bool = False) -> SyncReport:
+        with self.writer_lock(wait=wait):
+            return self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
+
+    # --- reading ------------------------------------------------------------------------
+    def search(self, query: str, filters: Filters | None = None, k: int | None = None, mode: str = "hybrid") -> SearchOutcome:
+        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        return self.searcher().search(query, filters, k or self.settings.top_k, mode=mode)
+
+    def ask(self, question: str, filters: Filters | None = None, *, on_token: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None, history: list[str] | None = None) -> Answer:
+        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        return self.answerer().answer(question, filters, history=history, on_token=on_token, should_stop=should_stop)
+
+    def status(self) -> dict[str, Any]:
+        counts = self.store.counts()
+        size = sum(p.stat().st_size for p in self.settings.home.glob("satchel.db*") if p.is_file())
+        index_size = self.settings.index_path.stat().st_size if self.settings.index_path.exists() else 0
+        errors = [
+            {"path": r["path"], "item": r["item"], "reason": r["reason"], "at": r["at"]}
+            for r in self.store.errors(limit=200)
+        ]
+        return {
+            "home": str(self.settings.home),
+            "documents": counts["documents"],
+            "chunks": counts["chunks"],
+            "vectors": counts["vectors"],
+            "sources": self.sources(),
+            "errors": counts["errors"],
+            "error_list": errors,
+            "store_bytes": size,
+            "index_bytes": index_size,
+            "embedding_model": self.store.get_meta("embedding_model") or self.embedder.identity,
+            "embedding_dim": int(self.store.get_meta("embedding_dim") or self.embedder.dimension),
+            "embedding_precision": self.embedder.precision,
+            "llm_model": self.settings.llm_model or "default: Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+            "connectors": [c.name for c in available_connectors()],
+        }

