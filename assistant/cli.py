@@ -206,11 +206,7 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    if getattr(args, "model", None):
-        answerer = app.answerer()
-        answer = answerer.answer(question, filters, on_token=on_token if stream else None, model=app.model(args.model))
-    else:
-        answer = app.ask(question, filters, on_token=on_token if stream else None)
+    answer = app.ask(question, filters, on_token=on_token if stream else None, model_override=getattr(args, "model", None))
     if not stream:
         _print_json(answer.as_json())
         return 0

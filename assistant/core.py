@@ -8,6 +8,7 @@ can show itself before any of it is ready.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from assistant.llm import LocalModel, get_model
 from assistant.rag import Answer, Answerer
 from assistant.search import Filters, SearchOutcome, Searcher
 from assistant.settings import Settings
-from assistant.store import Store
+from assistant.store import Store, now_iso
 from assistant.sync import Indexer, ProgressCallback, SyncReport
 from connectors.registry import available_connectors, connector_by_name, connector_for
 
@@ -163,9 +164,72 @@ class Satchel:
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
         return self.searcher().search(query, filters, k or self.settings.top_k, mode=mode)
 
-    def ask(self, question: str, filters: Filters | None = None, *, on_token: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None, history: list[str] | None = None) -> Answer:
+    def ask(self, question: str, filters: Filters | None = None, *, on_token: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None, conversation_id: int | None = None, save: bool = True, model_override: str | None = None) -> Answer:
+        """Answer a question; with ``conversation_id`` it is a follow-up that uses the
+        earlier questions to search, and the turn is stored in that conversation."""
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
-        return self.answerer().answer(question, filters, history=history, on_token=on_token, should_stop=should_stop)
+        history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
+        model = self.model(model_override) if model_override else None
+        answer = self.answerer().answer(question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model)
+        if save:
+            answer.conversation_id = self.save_turn(conversation_id, answer)
+        return answer
+
+    # --- conversations --------------------------------------------------------------------
+    def save_turn(self, conversation_id: int | None, answer: Answer) -> int:
+        store = self.store
+        with store.transaction():
+            if conversation_id is None or store.scalar("SELECT id FROM conversations WHERE id = ?", (conversation_id,)) is None:
+                cur = store.conn.execute(
+                    "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)",
+                    (answer.question[:80], now_iso(), now_iso()),
+                )
+                conversation_id = int(cur.lastrowid or 0)
+            store.conn.execute(
+                "INSERT INTO turns(conversation_id, question, search_query, answer, sources, stats, at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    conversation_id,
+                    answer.question,
+                    answer.search_query,
+                    answer.answer,
+                    json.dumps([s.as_json() for s in answer.sources], ensure_ascii=False),
+                    json.dumps(answer.stats.as_json() if answer.stats else None),
+                    now_iso(),
+                ),
+            )
+            store.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id))
+        return conversation_id
+
+    def conversations(self) -> list[dict[str, Any]]:
+        rows = self.store.query(
+            "SELECT c.*, (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turns "
+            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC"
+        )
+        return [dict(r) for r in rows]
+
+    def conversation_turns(self, conversation_id: int | None) -> list[dict[str, Any]]:
+        if conversation_id is None:
+            return []
+        rows = self.store.query("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+        turns = []
+        for r in rows:
+            turn = dict(r)
+            turn["sources"] = json.loads(r["sources"] or "[]")
+            turn["stats"] = json.loads(r["stats"] or "null")
+            turns.append(turn)
+        return turns
+
+    def document(self, document_id: int) -> dict[str, Any] | None:
+        """A whole stored document (email with headers, chat month, file text) and its
+        chunks' locators, for a document viewer."""
+        row = self.store.document(document_id)
+        if row is None:
+            return None
+        doc = dict(row)
+        doc["metadata"] = json.loads(row["metadata"] or "{}")
+        doc["participants"] = json.loads(row["participants"] or "[]")
+        doc["chunks"] = [dict(c) for c in self.store.query("SELECT id, ordinal, locator, text FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,))]
+        return doc
 
     def status(self) -> dict[str, Any]:
         counts = self.store.counts()
