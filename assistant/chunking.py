@@ -64,8 +64,15 @@ def persons_of(names: Sequence[str | None]) -> str:
     return "; ".join(seen)
 
 
+# Kinds whose title is not usually in their text (an email's subject, a chat's
+# name): it is prepended to each chunk's embedding input. Files and notes are left
+# alone: their title is often the file name, and renaming a file must not change its
+# vectors (their headings are part of the text anyway).
+TITLED_KINDS = frozenset({"email", "chat"})
+
+
 def chunk_document(doc: Document, tokenizer: Any, options: ChunkingOptions) -> list[PreparedChunk]:
-    prefix = title_prefix(doc.title, tokenizer)
+    prefix = title_prefix(doc.title, tokenizer) if doc.kind in TITLED_KINDS else ""
     sections = [s for s in doc.indexable_sections() if s.text and s.text.strip()]
     if not sections:
         sections = [Section(text=doc.title or "", locator="")] if doc.title else []
@@ -199,10 +206,10 @@ def chat_range_locator(first: datetime, last: datetime) -> str:
 
 
 def _chat_windows(sections: list[Section], tokenizer: Any, options: ChunkingOptions) -> list[_Piece]:
-    ordered = sorted(sections, key=lambda s: s.timestamp)  # type: ignore[arg-type, return-value]
+    # callers pass only timestamped sections
+    ordered = sorted(sections, key=lambda s: s.timestamp or datetime.min)
     lines = [
-        f"{_fmt_time(s.timestamp)} {s.author}: {s.text.strip()}" if s.author  # type: ignore[arg-type]
-        else f"{_fmt_time(s.timestamp)} {s.text.strip()}"  # type: ignore[arg-type]
+        f"{_fmt_time(s.timestamp or datetime.min)} {s.author + ': ' if s.author else ''}{s.text.strip()}"
         for s in ordered
     ]
     encodings = tokenizer.encode_batch(lines, add_special_tokens=False)

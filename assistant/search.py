@@ -19,18 +19,21 @@ import numpy as np
 
 from assistant.embed import Embedder
 from assistant.index import VectorIndex
-from assistant.store import StoredChunk, Store
+from assistant.store import Store, StoredChunk
 
 # English function words that only add noise to an OR-ed BM25 query.
 STOP_WORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers herself him himself his
-    how i if in into is it its itself just me more most my myself no nor not now of off
-    on once only or other our ours ourselves out over own same she should so some such
-    than that the their theirs them themselves then there these they this those through
-    to too under until up very was we were what when where which while who whom why
-    will with would you your yours yourself yourselves tell show find give know""".split()
+    (
+        "a about above after again against all am an and any are as at be because been "
+        "before being below between both but by can could did do does doing down during "
+        "each few for from further had has have having he her here hers herself him "
+        "himself his how i if in into is it its itself just me more most my myself no nor "
+        "not now of off on once only or other our ours ourselves out over own same she "
+        "should so some such than that the their theirs them themselves then there these "
+        "they this those through to too under until up very was we were what when where "
+        "which while who whom why will with would you your yours yourself yourselves tell "
+        "show find give know "
+    ).split()
 )
 _WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]+)"')
@@ -172,7 +175,16 @@ def highlight_snippet(text: str, terms: list[str], width: int = 240) -> str:
 
 
 class Searcher:
-    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex, *, candidates: int = 100, rrf_k: int = 60, max_per_document: int = 2) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        index: VectorIndex,
+        *,
+        candidates: int = 100,
+        rrf_k: int = 60,
+        max_per_document: int = 2,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.index = index
@@ -248,7 +260,16 @@ class Searcher:
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchOutcome(query=query, filters=filters, results=results, timings_ms=timings)
 
-    def _diversify(self, query: str, ordered: list[int], fused: dict[int, float], k: int, query_vector: np.ndarray | None, bm25_rank: dict[int, int], dense_rank: dict[int, int]) -> list[Result]:
+    def _diversify(
+        self,
+        query: str,
+        ordered: list[int],
+        fused: dict[int, float],
+        k: int,
+        query_vector: np.ndarray | None,
+        bm25_rank: dict[int, int],
+        dense_rank: dict[int, int],
+    ) -> list[Result]:
         pool = ordered[: max(k * 4, 40)]
         if not pool:
             return []
@@ -270,9 +291,12 @@ class Searcher:
             if normalised in kept_texts:
                 continue
             vector = vector_of.get(cid)
-            if vector is not None and kept_vectors:
-                if float(np.max(np.stack(kept_vectors) @ vector)) >= NEAR_DUPLICATE_COSINE:
-                    continue
+            if (
+                vector is not None
+                and kept_vectors
+                and float(np.max(np.stack(kept_vectors) @ vector)) >= NEAR_DUPLICATE_COSINE
+            ):
+                continue
             similarity = float(vector @ query_vector) if vector is not None and query_vector is not None else 0.0
             results.append(self._result(chunk, fused[cid], similarity, terms, bm25_rank.get(cid), dense_rank.get(cid)))
             per_document[chunk.document_id] = per_document.get(chunk.document_id, 0) + 1
@@ -284,7 +308,14 @@ class Searcher:
         return results
 
     @staticmethod
-    def _result(chunk: StoredChunk, score: float, similarity: float, terms: list[str], bm25_rank: int | None, dense_rank: int | None) -> Result:
+    def _result(
+        chunk: StoredChunk,
+        score: float,
+        similarity: float,
+        terms: list[str],
+        bm25_rank: int | None,
+        dense_rank: int | None,
+    ) -> Result:
         return Result(
             chunk_id=chunk.chunk_id,
             document_id=chunk.document_id,

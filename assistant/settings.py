@@ -8,6 +8,7 @@ lists them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -117,10 +118,8 @@ class Settings:
     def ensure_home(self) -> Path:
         """Create ``home`` readable by its owner only (personal data lives there)."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
+        with contextlib.suppress(OSError):
             os.chmod(self.home, 0o700)
-        except OSError:
-            pass
         return self.home
 
 

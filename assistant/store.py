@@ -201,9 +201,7 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fresh = not path.exists()
-            self.conn = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            self.conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
             if fresh:
                 os.chmod(path, 0o600)
             self.conn.row_factory = sqlite3.Row
@@ -257,8 +255,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
@@ -289,9 +286,7 @@ class Store:
     def add_source(self, path: Path, connector: str | None) -> int:
         existing = self.scalar("SELECT id FROM sources WHERE path = ?", (str(path),))
         if existing is not None:
-            self.conn.execute(
-                "UPDATE sources SET connector = ? WHERE id = ?", (connector, existing)
-            )
+            self.conn.execute("UPDATE sources SET connector = ? WHERE id = ?", (connector, existing))
             return int(existing)
         cur = self.conn.execute(
             "INSERT INTO sources(path, connector, added_at) VALUES (?, ?, ?)",
@@ -316,10 +311,7 @@ class Store:
 
     def remove_source(self, source_id: int) -> list[int]:
         """Delete a source with everything derived from it; returns chunk ids gone."""
-        chunk_ids = [
-            int(r[0])
-            for r in self.query("SELECT id FROM chunks WHERE source_id = ?", (source_id,))
-        ]
+        chunk_ids = [int(r[0]) for r in self.query("SELECT id FROM chunks WHERE source_id = ?", (source_id,))]
         with self.transaction():
             self.conn.execute("DELETE FROM chunks WHERE source_id = ?", (source_id,))
             self.conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
@@ -339,30 +331,22 @@ class Store:
             "synced_at = excluded.synced_at",
             (source_id, path, connector, signature, now_iso()),
         )
-        return int(
-            self.scalar(
-                "SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path)
-            )
-        )
+        return int(self.scalar("SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path)))
 
     def unit_id(self, source_id: int, path: str) -> int | None:
-        value = self.scalar(
-            "SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path)
-        )
+        value = self.scalar("SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path))
         return None if value is None else int(value)
 
     def delete_unit(self, unit_id: int) -> list[int]:
         chunk_ids = [
             int(r[0])
             for r in self.query(
-                "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
-                "WHERE d.unit_id = ?",
+                "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.unit_id = ?",
                 (unit_id,),
             )
         ]
         self.conn.execute(
-            "DELETE FROM chunks WHERE document_id IN "
-            "(SELECT id FROM documents WHERE unit_id = ?)",
+            "DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE unit_id = ?)",
             (unit_id,),
         )
         self.conn.execute("DELETE FROM units WHERE id = ?", (unit_id,))
@@ -371,9 +355,7 @@ class Store:
     # --- documents ----------------------------------------------------------------
     def document_hashes(self, unit_id: int) -> dict[str, tuple[int, str]]:
         """key -> (document id, content hash) for a unit's stored documents."""
-        rows = self.query(
-            "SELECT id, key, content_hash FROM documents WHERE unit_id = ?", (unit_id,)
-        )
+        rows = self.query("SELECT id, key, content_hash FROM documents WHERE unit_id = ?", (unit_id,))
         return {row["key"]: (int(row["id"]), row["content_hash"]) for row in rows}
 
     def indexed_duplicate(self, dedup_key: str, unit_id: int, key: str) -> int | None:
@@ -397,14 +379,9 @@ class Store:
             # children (attachments) go with their parent
             family = f"SELECT id FROM documents WHERE id IN ({marks}) OR parent_id IN ({marks})"
             gone += [
-                int(r[0])
-                for r in self.query(
-                    f"SELECT id FROM chunks WHERE document_id IN ({family})", part + part
-                )
+                int(r[0]) for r in self.query(f"SELECT id FROM chunks WHERE document_id IN ({family})", part + part)
             ]
-            self.conn.execute(
-                f"DELETE FROM chunks WHERE document_id IN ({family})", part + part
-            )
+            self.conn.execute(f"DELETE FROM chunks WHERE document_id IN ({family})", part + part)
             self.conn.execute(f"DELETE FROM documents WHERE id IN ({family})", part + part)
             # a duplicate whose original is gone becomes the indexed copy: its unit
             # is re-parsed on the next sync, and the blank hash forces re-chunking
@@ -414,8 +391,7 @@ class Store:
                 part,
             )
             self.conn.execute(
-                f"UPDATE documents SET duplicate_of = NULL, content_hash = '' "
-                f"WHERE duplicate_of IN ({marks})",
+                f"UPDATE documents SET duplicate_of = NULL, content_hash = '' WHERE duplicate_of IN ({marks})",
                 part,
             )
         return gone
@@ -498,17 +474,12 @@ class Store:
             ids.append(chunk_id)
         self.conn.executemany(
             "INSERT INTO vectors(chunk_id, vector) VALUES (?, ?)",
-            [
-                (cid, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                for cid, v in zip(ids, vectors, strict=True)
-            ],
+            [(cid, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for cid, v in zip(ids, vectors, strict=True)],
         )
         return ids
 
     # --- errors -------------------------------------------------------------------
-    def record_error(
-        self, source_id: int | None, path: str, reason: str, item: str | None = None
-    ) -> None:
+    def record_error(self, source_id: int | None, path: str, reason: str, item: str | None = None) -> None:
         self.conn.execute(
             "INSERT INTO errors(source_id, path, item, reason, at) VALUES (?,?,?,?,?)",
             (source_id, path, item, reason, now_iso()),
@@ -529,8 +500,7 @@ class Store:
         last = -1
         while True:
             rows = self.query(
-                "SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? "
-                "ORDER BY chunk_id LIMIT ?",
+                "SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
                 (last, batch),
             )
             if not rows:
@@ -562,9 +532,7 @@ class Store:
         for start in range(0, len(chunk_ids), 900):
             part = list(chunk_ids[start : start + 900])
             marks = ",".join("?" * len(part))
-            for row in self.query(
-                f"SELECT chunk_id, vector FROM vectors WHERE chunk_id IN ({marks})", part
-            ):
+            for row in self.query(f"SELECT chunk_id, vector FROM vectors WHERE chunk_id IN ({marks})", part):
                 ids.append(int(row[0]))
                 blobs.append(row[1])
         if not ids:
@@ -603,8 +571,7 @@ class Store:
 
     def document(self, document_id: int) -> sqlite3.Row | None:
         rows = self.query(
-            "SELECT d.*, u.path AS source FROM documents d JOIN units u "
-            "ON u.id = d.unit_id WHERE d.id = ?",
+            "SELECT d.*, u.path AS source FROM documents d JOIN units u ON u.id = d.unit_id WHERE d.id = ?",
             (document_id,),
         )
         return rows[0] if rows else None

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -140,16 +141,10 @@ def _exclude_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 def _is_tool_folder(name: str, full: str) -> bool:
-    return (
-        name.startswith(".")
-        or name in SKIPPED_FOLDERS
-        or os.path.exists(os.path.join(full, "pyvenv.cfg"))
-    )
+    return name.startswith(".") or name in SKIPPED_FOLDERS or os.path.exists(os.path.join(full, "pyvenv.cfg"))
 
 
-def walk_source(
-    source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]
-) -> tuple[list[Unit], int]:
+def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]) -> tuple[list[Unit], int]:
     """The units of a source and the number of files no connector claimed."""
     if not root.exists():
         raise SourceError(f"{root}: the source path no longer exists")
@@ -220,7 +215,14 @@ _DONE = object()
 
 
 class Indexer:
-    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex, options: ChunkingOptions, exclude: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        index: VectorIndex,
+        options: ChunkingOptions,
+        exclude: tuple[str, ...] = (),
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.index = index
@@ -247,9 +249,7 @@ class Indexer:
             if source_ids is not None and source["id"] not in source_ids:
                 continue
             try:
-                units, skipped = walk_source(
-                    source["id"], Path(source["path"]), source["connector"], self.exclude
-                )
+                units, skipped = walk_source(source["id"], Path(source["path"]), source["connector"], self.exclude)
             except SourceError as exc:
                 self._record_unit_error(source["id"], source["path"], str(exc), report)
                 continue
@@ -276,8 +276,7 @@ class Indexer:
         # after the new units, so a renamed file reuses its stored vectors
         for row in vanished_units:
             report.deleted += int(
-                self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],))
-                or 0
+                self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],)) or 0
             )
             with self.store.transaction():
                 gone = self.store.delete_unit(row["id"])
@@ -286,9 +285,7 @@ class Indexer:
             self.index.remove(gone)
         for source in self.store.sources():
             if source_ids is None or source["id"] in source_ids:
-                self.store.conn.execute(
-                    "UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source["id"],)
-                )
+                self.store.conn.execute("UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source["id"],))
         self.index.save(self.store.generation())
         report.seconds = time.monotonic() - started
         return report
@@ -322,7 +319,9 @@ class Indexer:
                             errors.append(item)
                             continue
                         if item.key in seen:
-                            errors.append(ItemError(str(unit.path), f"duplicate item key {item.key!r} skipped", item.key))
+                            errors.append(
+                                ItemError(str(unit.path), f"duplicate item key {item.key!r} skipped", item.key)
+                            )
                             continue
                         seen.add(item.key)
                         item.timestamp = to_utc(item.timestamp)
@@ -342,7 +341,9 @@ class Indexer:
             out.put(_DONE)
 
     # consumer: embed and write ---------------------------------------------------------
-    def _run_pipeline(self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float) -> None:
+    def _run_pipeline(
+        self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float
+    ) -> None:
         work: queue.Queue[object] = queue.Queue(maxsize=256)
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
@@ -374,14 +375,14 @@ class Indexer:
                     pending, pending_chunks = [], 0
         finally:
             stop.set()
-            while producer.is_alive():
-                try:
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                with contextlib.suppress(queue.Empty):
                     work.get(timeout=0.1)
-                except queue.Empty:
-                    pass
             producer.join()
 
-    def _flush(self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None) -> None:
+    def _flush(
+        self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None
+    ) -> None:
         if not pending:
             return
         texts = [c.embed_text for w in pending if isinstance(w, _DocWork) for c in w.chunks]
@@ -412,7 +413,11 @@ class Indexer:
                     existing = store.unit_id(unit.source_id, upath)
                     # a unit row exists before its signature is final; the
                     # placeholder signature makes an interrupted unit re-parse
-                    unit_ids[upath] = existing if existing is not None else store.upsert_unit(unit.source_id, upath, unit.connector.name, "")
+                    unit_ids[upath] = (
+                        existing
+                        if existing is not None
+                        else store.upsert_unit(unit.source_id, upath, unit.connector.name, "")
+                    )
                 unit_id = unit_ids[upath]
                 if isinstance(work, _DocWork):
                     doc = work.document

@@ -91,8 +91,7 @@ class Document:
             "metadata": self.metadata,
             "parent": self.parent_key,
             "sections": [
-                (s.text, s.locator, s.author, s.timestamp.isoformat() if s.timestamp else None)
-                for s in self.sections
+                (s.text, s.locator, s.author, s.timestamp.isoformat() if s.timestamp else None) for s in self.sections
             ],
         }
         h.update(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))

@@ -79,10 +79,17 @@ def test_plain_text_chunks_get_line_locators() -> None:
 
 
 def test_sections_keep_their_locators_and_small_ones_share_a_chunk() -> None:
-    doc = Document(key="p", kind="file", title="report", text="", sections=[
-        Section("Page one text.", "page 1"), Section("Page two text.", "page 2"),
-        Section("word " * 400, "page 3"),
-    ])
+    doc = Document(
+        key="p",
+        kind="file",
+        title="report",
+        text="",
+        sections=[
+            Section("Page one text.", "page 1"),
+            Section("Page two text.", "page 2"),
+            Section("word " * 400, "page 3"),
+        ],
+    )
     chunks = chunk_document(doc, tokenizer(), ChunkingOptions())
     assert chunks[0].record.locator == "page 1 – page 2"
     assert all(c.record.locator == "page 3" for c in chunks[1:]) and len(chunks) >= 3
@@ -90,7 +97,10 @@ def test_sections_keep_their_locators_and_small_ones_share_a_chunk() -> None:
 
 def test_chat_windows_split_at_silence_and_carry_speakers_and_times() -> None:
     start = datetime(2026, 3, 12, 19, 0, tzinfo=UTC)
-    sections = [Section(f"message {i}", author="Marco" if i % 2 else "Priya", timestamp=start + timedelta(minutes=i)) for i in range(5)]
+    sections = [
+        Section(f"message {i}", author="Marco" if i % 2 else "Priya", timestamp=start + timedelta(minutes=i))
+        for i in range(5)
+    ]
     sections += [Section("next day", author="Jamie", timestamp=start + timedelta(days=1))]
     doc = Document(key="c", kind=KIND_CHAT, title="Cabin Crew", text="", sections=sections)
     chunks = chunk_document(doc, tokenizer(), ChunkingOptions(chat_gap_minutes=120))
@@ -184,10 +194,9 @@ def test_refuses_to_mix_embedding_models(fake_app, tmp_path: Path) -> None:
 
 
 def test_one_writer_at_a_time(fake_app) -> None:
-    with fake_app.writer_lock(), pytest.raises(StoreLockedError, match="pid"):
-        # flock is per open file description, so a second open conflicts
-        with fake_app.writer_lock():
-            pass
+    # flock is per open file description, so a second open conflicts
+    with fake_app.writer_lock(), pytest.raises(StoreLockedError, match="pid"), fake_app.writer_lock():
+        pass
 
 
 def test_bad_file_is_recorded_and_the_run_goes_on(fake_app, tmp_path: Path) -> None:
@@ -205,7 +214,10 @@ def test_bad_file_is_recorded_and_the_run_goes_on(fake_app, tmp_path: Path) -> N
 def test_filters_apply_inside_retrieval(fake_app, tmp_path: Path) -> None:
     root = tmp_path / "many"
     for i in range(30):
-        write(root / f"note{i:02}.md", f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {'Anna' if i % 2 else 'Marco'}\n---\nReport {i} about the budget of Project Heron.")
+        write(
+            root / f"note{i:02}.md",
+            f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {'Anna' if i % 2 else 'Marco'}\n---\nReport {i} about the budget of Project Heron.",
+        )
     fake_app.add_source(root)
     fake_app.sync()
     everything = fake_app.search("budget heron", k=10)
@@ -213,7 +225,9 @@ def test_filters_apply_inside_retrieval(fake_app, tmp_path: Path) -> None:
     only_anna = fake_app.search("budget heron", Filters(persons=["anna"]), k=10)
     assert len(only_anna.results) == 10
     assert all(r.author == "Anna" for r in only_anna.results)
-    march = fake_app.search("budget heron", Filters(after=parse_date("2025-03"), before=parse_date("2025-03", end=True)), k=10)
+    march = fake_app.search(
+        "budget heron", Filters(after=parse_date("2025-03"), before=parse_date("2025-03", end=True)), k=10
+    )
     assert len(march.results) == 10 and all(r.timestamp.startswith("2025-03") for r in march.results)
     none = fake_app.search("budget heron", Filters(kinds=["email"]), k=10)
     assert none.results == []

@@ -1,46 +1,22 @@
-"""Placeholder: replaced by the real connectors."""
+"""Chat-export connectors: WhatsApp, Telegram, Signal, Slack, Discord, Messenger/Instagram.
 
-from connectors.base import Connector
+Each platform has its own module; :mod:`connectors.chat.common` holds the message
+model and the month-by-month document builder they share. All of them are pure
+parsers that only read the export they are given.
+"""
 
+from connectors.chat.discord import DiscordConnector
+from connectors.chat.messenger import MessengerConnector
+from connectors.chat.signal import SignalConnector
+from connectors.chat.slack import SlackConnector
+from connectors.chat.telegram import TelegramConnector
+from connectors.chat.whatsapp import WhatsAppConnector
 
-
-class WhatsAppConnector(Connector):
-    name = "whatsapp"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class TelegramConnector(Connector):
-    name = "telegram"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class SignalConnector(Connector):
-    name = "signal"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class SlackConnector(Connector):
-    name = "slack"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class DiscordConnector(Connector):
-    name = "discord"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class MessengerConnector(Connector):
-    name = "messenger"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
+__all__ = [
+    "DiscordConnector",
+    "MessengerConnector",
+    "SignalConnector",
+    "SlackConnector",
+    "TelegramConnector",
+    "WhatsAppConnector",
+]

@@ -1,60 +1,30 @@
-"""Placeholder: replaced by the real connectors."""
+"""Connectors for a person's local files: PDF, web pages, office documents, e-books,
+RTF, CSV tables and source code. One module per format; shared helpers in
+``textutil`` and ``sections``. Heavy parsers (pypdf, python-docx, bs4) are imported
+when a file is parsed, never at import time.
 
-from connectors.base import Connector
+Plain text and Markdown notes are the ``text`` connector (``connectors/text.py``).
+"""
 
+from connectors.files.codefile import CodeConnector
+from connectors.files.csvfile import CsvConnector
+from connectors.files.docxfile import DocxConnector
+from connectors.files.epubfile import EpubConnector
+from connectors.files.htmlfile import HtmlConnector
+from connectors.files.odtfile import OdtConnector
+from connectors.files.pdf import PdfConnector, PdfError, PdfPasswordError, PdfTimeoutError
+from connectors.files.rtffile import RtfConnector
 
-
-class PdfConnector(Connector):
-    name = "pdf"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class HtmlConnector(Connector):
-    name = "html"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class DocxConnector(Connector):
-    name = "docx"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class OdtConnector(Connector):
-    name = "odt"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class EpubConnector(Connector):
-    name = "epub"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class RtfConnector(Connector):
-    name = "rtf"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class CsvConnector(Connector):
-    name = "csv"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class CodeConnector(Connector):
-    name = "code"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
+__all__ = [
+    "CodeConnector",
+    "CsvConnector",
+    "DocxConnector",
+    "EpubConnector",
+    "HtmlConnector",
+    "OdtConnector",
+    "PdfConnector",
+    "PdfError",
+    "PdfPasswordError",
+    "PdfTimeoutError",
+    "RtfConnector",
+]

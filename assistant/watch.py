@@ -1,0 +1,123 @@
+"""Watch mode: keep every registered source in sync as files change.
+
+watchdog reports create, modify, delete and move events; they are debounced and
+coalesced (an editor's save-by-rename, a folder copied in at once) and only the
+units they touch are re-synced. A killed watcher never corrupts the store: each sync
+is the same transactional pipeline as `satchel index`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.core import Satchel
+from assistant.errors import SatchelError
+from assistant.sync import SyncReport
+
+log = logging.getLogger("satchel.watch")
+
+
+class ChangeCollector:
+    """Collects changed paths from watchdog threads; drained after a quiet period."""
+
+    def __init__(self) -> None:
+        self._paths: set[Path] = set()
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self.changed = threading.Event()
+
+    def add(self, *paths: str | bytes) -> None:
+        with self._lock:
+            for raw in paths:
+                if not raw:
+                    continue
+                path = Path(raw.decode() if isinstance(raw, bytes) else raw)
+                if path.name.startswith(".") and path.suffix in (".swp", ".tmp"):
+                    continue
+                self._paths.add(path)
+            self._last = time.monotonic()
+        self.changed.set()
+
+    def drain_if_quiet(self, quiet_s: float) -> set[Path] | None:
+        with self._lock:
+            if not self._paths or time.monotonic() - self._last < quiet_s:
+                return None
+            paths, self._paths = self._paths, set()
+            self.changed.clear()
+            return paths
+
+
+def affected_units(paths: set[Path]) -> set[Path]:
+    """The unit paths an event may concern: the path itself and its parents (a
+    message file inside a Maildir unit changes the Maildir folder)."""
+    units: set[Path] = set()
+    for path in paths:
+        units.add(path)
+        units.update(path.parents)
+    return units
+
+
+def watch(
+    app: Satchel,
+    *,
+    debounce_s: float = 0.4,
+    on_sync: Callable[[SyncReport, set[Path]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run until ``stop`` is set (or KeyboardInterrupt)."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    collector = ChangeCollector()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            if event.event_type in ("opened", "closed_no_write"):
+                return
+            collector.add(event.src_path, getattr(event, "dest_path", "") or "")
+
+    observer: Any = Observer()
+    for source in app.sources():
+        root = Path(source["path"])
+        if not root.exists():
+            log.warning("source %s does not exist; not watched", root)
+            continue
+        target = root if root.is_dir() else root.parent
+        observer.schedule(Handler(), str(target), recursive=root.is_dir())
+        log.info("watching %s", root)
+    observer.start()
+    stop = stop or threading.Event()
+    try:
+        # a first sync catches up with what changed while nobody watched
+        report = app.sync(wait=True)
+        if on_sync:
+            on_sync(report, set())
+        while not stop.is_set():
+            collector.changed.wait(timeout=0.2)
+            paths = collector.drain_if_quiet(debounce_s)
+            if paths is None:
+                continue
+            try:
+                report = app.sync(only_paths=affected_units(paths), wait=True)
+            except SatchelError as exc:
+                log.error("sync failed: %s", exc)
+                continue
+            log.info(
+                "synced %d paths: %d added, %d updated, %d deleted, %d chunks embedded, %d errors",
+                len(paths),
+                report.added,
+                report.updated,
+                report.deleted,
+                report.embedded_chunks,
+                report.errors,
+            )
+            if on_sync:
+                on_sync(report, paths)
+    finally:
+        observer.stop()
+        observer.join(timeout=5)

@@ -1,0 +1,67 @@
+"""Rules of the design that a test can hold: a headless core, no work at import
+time, connectors found through entry points."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+CORE_DIRS = [REPO / "assistant", REPO / "connectors"]
+FRONT_END = {REPO / "assistant" / "cli.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_never_imports_ui_libraries() -> None:
+    offenders = []
+    for folder in CORE_DIRS:
+        for path in folder.rglob("*.py"):
+            if "tui" in path.parts or path in FRONT_END:
+                continue
+            bad = imported_modules(path) & {"textual", "click", "rich", "typer"}
+            if bad:
+                offenders.append(f"{path.relative_to(REPO)}: {sorted(bad)}")
+    assert offenders == []
+
+
+def test_importing_satchel_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, assistant.cli, assistant.core, assistant.search, assistant.rag, "
+        "assistant.sync, assistant.llm, assistant.embed, assistant.index, connectors.registry\n"
+        "heavy = ('torch', 'sentence_transformers', 'llama_cpp', 'faiss', 'textual', 'transformers')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_import_creates_no_files(tmp_path: Path) -> None:
+    home = tmp_path / "untouched"
+    code = "import assistant.cli, assistant.core, assistant.settings; assistant.settings.load_settings()"
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, check=True, env={"SATCHEL_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    )
+    assert not home.exists()
+
+
+def test_builtin_connectors_come_from_entry_points() -> None:
+    from connectors.registry import available_connectors
+
+    names = {c.name for c in available_connectors()}
+    assert {"text", "mbox", "maildir", "eml", "msg", "whatsapp", "telegram", "pdf"} <= names
+    # priorities: content-sniffing connectors are asked before the generic ones
+    order = [c.name for c in available_connectors()]
+    assert order.index("whatsapp") < order.index("text")

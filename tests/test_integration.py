@@ -1,0 +1,133 @@
+"""End to end with the real parts: the bundled all-MiniLM-L6-v2, FAISS, SQLite and
+the default GGUF model through llama-cpp-python. These drive the `satchel` CLI the
+way scripts do, and check its JSON contract (docs/cli.md)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE, link_model, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> dict:
+    """A store built from a copy of data/sample (so files can be deleted)."""
+    root = tmp_path_factory.mktemp("sample-store")
+    home = root / "home"
+    data = root / "sample"
+    shutil.copytree(SAMPLE, data)
+    link_model(home, model_cache)
+    added = json.loads(run_cli("add", str(data), "--json", home=home).stdout)
+    first = run_cli("index", "--json", home=home)
+    return {"home": home, "data": data, "source": added, "first": json.loads(first.stdout)}
+
+
+def test_index_json_contract_and_no_work_on_second_run(sample_store: dict) -> None:
+    first = sample_store["first"]
+    assert set(first) >= {"added", "updated", "deleted", "unchanged", "embedded_chunks", "errors", "seconds"}
+    assert first["added"] >= 40 and first["embedded_chunks"] >= first["added"]
+    assert first["errors"] == 0, first.get("error_list")
+    second = json.loads(run_cli("index", "--json", home=sample_store["home"]).stdout)
+    assert second["embedded_chunks"] == 0 and second["added"] == 0 and second["updated"] == 0
+    assert second["unchanged"] == first["added"]
+
+
+def test_search_json_contract(sample_store: dict) -> None:
+    proc = run_cli("search", "cabin door code", "--json", home=sample_store["home"])
+    data = json.loads(proc.stdout)
+    assert data["query"] == "cabin door code"
+    assert set(data["filters"]) == {"kind", "source", "person", "after", "before"}
+    fields = {
+        "chunk_id",
+        "document_id",
+        "kind",
+        "title",
+        "author",
+        "timestamp",
+        "source",
+        "locator",
+        "score",
+        "snippet",
+    }
+    assert data["results"] and all(fields <= set(r) for r in data["results"])
+    assert any("4827" in r["snippet"] for r in data["results"][:3])
+    # stdout is JSON only; nothing else mixed in
+    assert proc.stdout.strip().startswith("{") and proc.stdout.strip().endswith("}")
+
+
+def test_search_filters_by_kind_person_and_date(sample_store: dict) -> None:
+    home = sample_store["home"]
+    chats = json.loads(run_cli("search", "kayak", "--kind", "chat", "--json", home=home).stdout)["results"]
+    assert chats and all(r["kind"] == "chat" for r in chats)
+    anna = json.loads(run_cli("search", "budget", "--from", "Anna", "--json", home=home).stdout)["results"]
+    assert anna and all("anna" in (r["author"] or "").lower() for r in anna)
+    dated = json.loads(
+        run_cli("search", "cabin", "--after", "2026-04-01", "--before", "2026-05-01", "--json", home=home).stdout
+    )["results"]
+    assert dated and all(r["timestamp"] is None or r["timestamp"] >= "2026-03" for r in dated)
+
+
+def test_ask_json_contract_with_correct_cited_answer(sample_store: dict) -> None:
+    proc = run_cli("ask", "When is the cabin check-in and what is the door code?", "--json", home=sample_store["home"])
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"question", "answer", "answered", "sources", "stats"}
+    assert data["answered"] is True
+    assert "4827" in data["answer"]
+    fields = {"n", "cited", "document_id", "kind", "title", "author", "timestamp", "source", "locator", "snippet"}
+    assert all(fields <= set(s) for s in data["sources"])
+    cited = [s for s in data["sources"] if s["cited"]]
+    assert cited, data["answer"]
+    assert [s["n"] for s in data["sources"]] == list(range(1, len(data["sources"]) + 1))
+    stats = data["stats"]
+    assert stats["prompt_tokens"] > 0 and stats["generated_tokens"] > 0 and stats["time_to_first_token_s"] > 0
+
+
+def test_ask_declines_without_evidence(sample_store: dict) -> None:
+    data = json.loads(
+        run_cli(
+            "ask", "What is the boiling point of liquid nitrogen on Neptune?", "--json", home=sample_store["home"]
+        ).stdout
+    )
+    assert data["answered"] is False
+    assert data["stats"] is None  # the model was not called
+
+
+def test_status_json_contract(sample_store: dict) -> None:
+    data = json.loads(run_cli("status", "--json", home=sample_store["home"]).stdout)
+    assert {"documents", "chunks", "sources", "errors", "embedding_model", "llm_model"} <= set(data)
+    assert data["documents"] >= 40 and data["chunks"] >= data["documents"] // 2
+    assert data["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert len(data["sources"]) == 1
+
+
+def test_deleted_file_disappears_from_results(sample_store: dict) -> None:
+    home, data = sample_store["home"], sample_store["data"]
+    before = json.loads(run_cli("search", "kayak", "--kind", "chat", "--json", home=home).stdout)["results"]
+    assert before
+    for chat in (data / "chats").glob("WhatsApp*.txt"):
+        chat.unlink()
+    report = json.loads(run_cli("index", "--json", home=home).stdout)
+    assert report["deleted"] >= 1 and report["embedded_chunks"] == 0
+    after = json.loads(run_cli("search", "kayak", "--kind", "chat", "--json", home=home).stdout)["results"]
+    assert not any("WhatsApp" in r["source"] for r in after)
+
+
+def test_cli_errors_are_one_line_and_nonzero(tmp_path: Path, satchel_home: Path) -> None:
+    proc = run_cli("add", str(tmp_path / "missing"), home=satchel_home, check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().startswith("satchel:") and "missing" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run_cli("remove", "no-such-source", home=satchel_home, check=False)
+    assert proc.returncode != 0 and "not a registered source" in proc.stderr
+
+
+def test_help_everywhere(satchel_home: Path) -> None:
+    for command in ("add", "remove", "sources", "index", "search", "ask", "status", "tui", "demo"):
+        proc = run_cli(command, "--help", home=satchel_home)
+        assert "usage: satchel" in proc.stdout

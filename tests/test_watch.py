@@ -1,0 +1,75 @@
+"""`satchel watch` follows creates, edits, renames and deletes within 2 seconds,
+and a rename does not re-embed. Runs the real command as a subprocess with the
+real embedder, and reads the store the way any other reader does."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SATCHEL, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def documents(db: Path) -> dict[str, str]:
+    """{unit file name: text} of the indexed documents."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        rows = conn.execute("SELECT u.path, d.text FROM documents d JOIN units u ON u.id = d.unit_id").fetchall()
+    return {Path(p).name: t for p, t in rows}
+
+
+def wait_for(predicate, timeout: float = 2.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def test_watch_follows_the_folder(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "first.md").write_text("# First\nThe orchard has twelve apple trees.\n")
+    run_cli("add", str(folder), home=home)
+    env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen(
+        [*SATCHEL, "watch", "--debounce", "0.2"], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True
+    )
+    db = home / "satchel.db"
+    try:
+        # the first sync (embedder load included) may take a while; after it, 2 s per event
+        wait_for(lambda: db.exists() and "first.md" in documents(db), timeout=120)
+        embedded = lambda: sqlite3.connect(db).execute("SELECT count(*) FROM vectors").fetchone()[0]  # noqa: E731
+
+        (folder / "second.md").write_text("# Second\nThe ferry leaves at 13:30.\n")
+        wait_for(lambda: "second.md" in documents(db))
+
+        (folder / "second.md").write_text("# Second\nThe ferry now leaves at 15:00.\n")
+        wait_for(lambda: "15:00" in documents(db).get("second.md", ""))
+
+        vectors_before = embedded()
+        chunk_ids_before = set(sqlite3.connect(db).execute("SELECT embed_hash FROM chunks"))
+        (folder / "second.md").rename(folder / "renamed.md")
+        wait_for(lambda: "renamed.md" in documents(db) and "second.md" not in documents(db))
+        assert embedded() == vectors_before
+        assert set(sqlite3.connect(db).execute("SELECT embed_hash FROM chunks")) == chunk_ids_before
+        log_lines_before = proc.stderr  # noqa: F841
+
+        (folder / "first.md").unlink()
+        wait_for(lambda: "first.md" not in documents(db))
+        assert set(documents(db)) == {"renamed.md"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    log = proc.stderr.read() if proc.stderr else ""
+    assert "synced" in log
+    # the rename was a re-use, not an embedding
+    assert "0 chunks embedded" in log
