@@ -214,10 +214,9 @@ def test_bad_file_is_recorded_and_the_run_goes_on(fake_app, tmp_path: Path) -> N
 def test_filters_apply_inside_retrieval(fake_app, tmp_path: Path) -> None:
     root = tmp_path / "many"
     for i in range(30):
-        write(
-            root / f"note{i:02}.md",
-            f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {'Anna' if i % 2 else 'Marco'}\n---\nReport {i} about the budget of Project Heron.",
-        )
+        author = "Anna" if i % 2 else "Marco"
+        front = f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {author}\n---\n"
+        write(root / f"note{i:02}.md", front + f"Report {i} about the budget of Project Heron.")
     fake_app.add_source(root)
     fake_app.sync()
     everything = fake_app.search("budget heron", k=10)

@@ -1,32 +1,12 @@
-"""Placeholder: replaced by the real connectors."""
+"""Email connectors: mbox, Maildir, single messages (.eml) and Outlook .msg.
 
-from connectors.base import Connector
+All four turn a message into Documents through :mod:`connectors.email.message`, so
+every format gets the same decoding, quote removal, threading and attachments.
+"""
 
+from connectors.email.eml import EmlConnector
+from connectors.email.maildir import MaildirConnector
+from connectors.email.mbox import MboxConnector
+from connectors.email.outlook import OutlookMsgConnector
 
-
-class MboxConnector(Connector):
-    name = "mbox"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class MaildirConnector(Connector):
-    name = "maildir"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class EmlConnector(Connector):
-    name = "eml"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
-
-
-class OutlookMsgConnector(Connector):
-    name = "msg"
-
-    def iter_documents(self, path):  # type: ignore[no-untyped-def]
-        return iter(())
+__all__ = ["EmlConnector", "MaildirConnector", "MboxConnector", "OutlookMsgConnector"]
