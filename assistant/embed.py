@@ -96,6 +96,7 @@ class Embedder:
         self.identity = model_identity(settings)
         self.precision = resolve_precision(settings)
         self._model: Any = None
+        self._numpy: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -153,4 +154,19 @@ class Embedder:
         return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
+        """One query vector. Without the torch model loaded (a fresh CLI process),
+        a NumPy forward pass on the same weights answers in milliseconds instead of
+        paying seconds of torch imports."""
+        if self._model is None:
+            encoder = self._numpy_encoder()
+            if encoder is not None:
+                return encoder.encode(text)
         return self.encode([text])[0]
+
+    def _numpy_encoder(self) -> Any:
+        with self._lock:
+            if self._numpy is None:
+                from assistant import query_encoder
+
+                self._numpy = query_encoder.NumpyBertEncoder(self.path) if query_encoder.supported(self.path) else False
+            return self._numpy or None

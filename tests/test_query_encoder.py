@@ -1,0 +1,44 @@
+"""The NumPy query encoder gives the sentence-transformers vectors (to 1e-3)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from assistant.embed import Embedder, bundled_model_dir
+from assistant.query_encoder import NumpyBertEncoder, supported
+from assistant.settings import load_settings
+from tests.conftest import REPO
+
+
+def test_numpy_encoder_matches_sentence_transformers() -> None:
+    path = bundled_model_dir()
+    assert supported(path)
+    numpy_encoder = NumpyBertEncoder(path)
+    embedder = Embedder(load_settings({"embedding_precision": "fp32"}))
+    queries = [
+        "When is the cabin check-in and what is the door code?",
+        "ferry",
+        "Qué dijo Marco sobre el kayak? Ünïcödé and emoji 🌲",
+        "word " * 300,  # longer than the window: truncated the same way
+    ]
+    reference = embedder.encode(queries)
+    for query, expected in zip(queries, reference, strict=True):
+        got = numpy_encoder.encode(query)
+        assert np.max(np.abs(got - expected)) < 1e-3
+        assert float(got @ expected) > 0.9999
+
+
+def test_cold_query_path_does_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from assistant.embed import Embedder\n"
+        "from assistant.settings import load_settings\n"
+        "v = Embedder(load_settings()).encode_query('door code')\n"
+        "assert v.shape == (384,)\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "False False"
