@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.cli_ops import dispatch_ops, register_ops
 from assistant.errors import SatchelError
+from assistant.ops import log_index_report, logged_run
 from assistant.settings import load_settings
 
 # `satchel index` exit codes, for cron and systemd (docs/cli.md)
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="index the bundled sample data and answer a sample question")
     p.add_argument("--question", default=DEMO_QUESTION)
     p.add_argument("--no-tui", action="store_true", help="print the answer and exit, even in a terminal")
+    register_ops(sub)
     return parser
 
 
@@ -178,6 +181,7 @@ def _summary(report: Any) -> str:
 def cmd_index(app: Any, args: argparse.Namespace) -> int:
     printer = None if (args.quiet or args.json) else ProgressPrinter()
     report = app.sync(progress=printer, wait=args.wait)
+    log_index_report(report, args.command)
     if printer:
         printer.done()
     if args.json:
@@ -338,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(app: Any, args: argparse.Namespace) -> int:
     command = args.command
+    handled = dispatch_ops(app, args)
+    if handled is not None:
+        return handled
     if command == "add":
         added = app.add_source(args.path, args.kind)
         if args.json:
@@ -364,7 +371,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
                 )
         return 0
     if command in ("index", "reindex"):
-        return cmd_index(app, args)
+        with logged_run(app.settings, command):
+            return cmd_index(app, args)
     if command == "search":
         return cmd_search(app, args)
     if command == "ask":
@@ -418,7 +426,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         from assistant.watch import watch
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-        watch(app, debounce_s=args.debounce)
+        with logged_run(app.settings, "watch"):
+            watch(app, debounce_s=args.debounce, on_sync=lambda report, _paths: log_index_report(report, "watch"))
         return 0
     if command == "demo":
         return cmd_demo(app, args)

