@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from your data, with citations")
     p.add_argument("question")
     p.add_argument("--model", help="a GGUF file to answer with instead of the configured one")
+    p.add_argument("--compare", metavar="MODEL", help="also answer from the same sources with this GGUF, side by side")
     p.add_argument("--json", action="store_true")
     _add_filter_flags(p)
 
@@ -227,6 +228,38 @@ def _print_sources(answer: Any) -> None:
         mark = "*" if ref.cited else " "
         print(f" {mark}[{ref.n}] {ref.label()}")
         print(f"      {ref.result.source}")
+
+
+def _meter(stats: Any) -> list[str]:
+    if stats is None:
+        return ["(declined: the model was not called)"]
+    return [
+        f"prompt tokens     {stats.prompt_tokens}",
+        f"generated tokens  {stats.generated_tokens}",
+        f"first token       {stats.time_to_first_token_s:.2f} s",
+        f"prompt speed      {stats.prompt_tokens_per_s:.0f} tok/s",
+        f"generation speed  {stats.generation_tokens_per_s:.1f} tok/s",
+    ]
+
+
+def cmd_compare(app: Any, args: argparse.Namespace) -> int:
+    import textwrap
+
+    first, second = app.compare(args.question, args.compare, _filters(app, args))
+    if args.json:
+        _print_json({"question": args.question, "answers": [first.as_json(), second.as_json()]})
+        return 0
+    width = 58
+    columns = []
+    for answer in (first, second):
+        name = answer.stats.model if answer.stats else "model"
+        lines = [name[:width], "-" * min(width, len(name))]
+        lines += textwrap.wrap(answer.answer, width) + [""] + _meter(answer.stats)
+        columns.append(lines)
+    for left, right in zip(*[c + [""] * (max(map(len, columns)) - len(c)) for c in columns], strict=True):
+        print(f"{left:<{width}}  │  {right}")
+    _print_sources(first)
+    return 0
 
 
 def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> int:
@@ -376,7 +409,7 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
     if command == "search":
         return cmd_search(app, args)
     if command == "ask":
-        return cmd_ask(app, args)
+        return cmd_compare(app, args) if args.compare else cmd_ask(app, args)
     if command == "status":
         return cmd_status(app, args)
     if command == "tui":

@@ -213,6 +213,20 @@ class Satchel:
             answer.conversation_id = self.save_turn(conversation_id, answer)
         return answer
 
+    def compare(self, question: str, other_model: str, filters: Filters | None = None) -> tuple[Answer, Answer]:
+        """The same retrieved sources through the configured model and ``other_model``,
+        so a user sees what a bigger (or smaller) model buys them."""
+        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        answerer = self.answerer()
+        query, results, retrieval_s = answerer.retrieve(question, filters or Filters())
+        first = answerer.answer(question, filters, results=results, model=self.model())
+        second = answerer.answer(question, filters, results=results, model=self.model(other_model))
+        for answer in (first, second):
+            answer.search_query = query
+            if answer.stats:
+                answer.stats.retrieval_s = retrieval_s
+        return first, second
+
     # --- conversations --------------------------------------------------------------------
     def save_turn(self, conversation_id: int | None, answer: Answer) -> int:
         store = self.store

@@ -255,7 +255,14 @@ _MODELS_LOCK = threading.Lock()
 
 
 def get_model(settings: Settings, override: str | None = None) -> LocalModel:
-    """The process-wide model for these settings: loaded once, kept warm."""
+    """The process-wide model for these settings: loaded once, kept warm. With
+    ``llm_backend = "openai"`` (and no override) a private server answers instead."""
+    if settings.llm_backend == "openai" and not override:
+        from assistant.remote import RemoteModel
+
+        return RemoteModel(settings)  # type: ignore[return-value]
+    if settings.llm_backend not in ("local", "openai"):
+        raise ModelError(f"llm_backend must be 'local' or 'openai', not {settings.llm_backend!r}")
     path = resolve_model_path(settings, override)
     key = (str(path), settings.n_ctx, settings.n_batch, settings.n_gpu_layers, settings.type_k, settings.type_v)
     with _MODELS_LOCK:

@@ -94,6 +94,18 @@ class Settings:
     # data/questions.jsonl, see docs/retrieval.md.
     min_relevance: float = 0.30
 
+    # --- a private inference server (optional) ------------------------------------
+    # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible
+    # server (llama.cpp's server, vLLM, Ollama) at llm_server_url, e.g. a GPU box at home.
+    llm_backend: str = "local"
+    llm_server_url: str = ""
+    # Model name sent to the server (Ollama and vLLM need one).
+    llm_server_model: str = ""
+    llm_server_api_key: str = ""
+    # Personal data goes into prompts: only loopback and private-network addresses
+    # are used unless this is set to true on purpose.
+    llm_server_allow_public: bool = False
+
     # --- derived paths (functions of home, never stored) ---------------------------
     @property
     def db_path(self) -> Path:
