@@ -367,6 +367,17 @@ class Store:
         )
         return None if value is None else int(value)
 
+    def detach_children(self, document_id: int) -> list[int]:
+        """Unlink a document's children (attachments) before the document is
+        replaced by a new version, so unchanged children survive; returns their ids."""
+        children = [int(r[0]) for r in self.query("SELECT id FROM documents WHERE parent_id = ?", (document_id,))]
+        self.conn.execute("UPDATE documents SET parent_id = NULL WHERE parent_id = ?", (document_id,))
+        return children
+
+    def attach_children(self, document_id: int, children: Sequence[int]) -> None:
+        for child in children:
+            self.conn.execute("UPDATE documents SET parent_id = ? WHERE id = ?", (document_id, child))
+
     def delete_documents(self, document_ids: Iterable[int]) -> list[int]:
         """Delete documents (and their children) with chunks, FTS rows and vectors."""
         ids = list(document_ids)

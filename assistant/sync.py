@@ -424,7 +424,9 @@ class Indexer:
                     count = len(work.chunks)
                     doc_vectors = vectors[offset : offset + count]
                     offset += count
+                    children: list[int] = []
                     if work.replaces is not None:
+                        children = store.detach_children(work.replaces)
                         removed_ids += store.delete_documents([work.replaces])
                         report.updated += 1
                     else:
@@ -455,6 +457,7 @@ class Indexer:
                         text=doc.text,
                     )
                     key_ids[(unit_id, doc.key)] = doc_id
+                    store.attach_children(doc_id, children)
                     if duplicate_of is not None:
                         report.duplicates += 1
                         continue

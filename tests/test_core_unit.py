@@ -257,3 +257,36 @@ def test_remove_source_forgets_everything(fake_app, tmp_path: Path) -> None:
     assert removed["documents"] == 1
     assert fake_app.store.counts() == {"documents": 0, "chunks": 0, "vectors": 0, "errors": 0}
     assert fake_app.index.size == 0
+
+
+def test_changed_parent_keeps_its_unchanged_attachment(
+    fake_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections.abc import Iterator
+
+    from connectors.base import Connector, ItemError
+
+    body = {"text": "first version of the message"}
+
+    class WithAttachment(Connector):
+        name = "withattachment"
+        patterns = ("*.msgx",)
+
+        def iter_documents(self, path: Path) -> Iterator[Document | ItemError]:
+            yield Document(key="m", kind="email", title="Hello", text=body["text"])
+            yield Document(key="m/a", kind="email", title="a.txt", text="attachment about pelicans", parent_key="m")
+
+    import connectors.registry as registry
+
+    monkeypatch.setattr(registry, "available_connectors", lambda: (WithAttachment(),))
+    write(tmp_path / "box" / "one.msgx", "x")
+    fake_app.add_source(tmp_path / "box")
+    fake_app.sync()
+    body["text"] = "second version of the message"
+    write(tmp_path / "box" / "one.msgx", "xy")
+    report = fake_app.sync()
+    assert report.updated == 1 and report.added == 0
+    rows = fake_app.store.query("SELECT key, parent_id FROM documents ORDER BY key")
+    parent = fake_app.store.scalar("SELECT id FROM documents WHERE key = 'm'")
+    assert [(r["key"], r["parent_id"]) for r in rows] == [("m", None), ("m/a", parent)]
+    assert fake_app.search("pelicans", mode="bm25").results
