@@ -9,13 +9,25 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 
-# llama-cpp-python compiles llama.cpp from source (about 9 minutes on 2 cores).
-# A portable x86-64 build (AVX2/FMA/F16C): llama.cpp's -march=native build enables
-# Intel AMX, which crashes on prompt batches on machines (VMs) that report AMX but
-# do not grant its tile state. The flags are recorded so the build is redone only
-# when they change.
+# llama-cpp-python compiles llama.cpp from source (about 10 minutes on 2 cores).
+# We pick the CPU features ourselves instead of -march=native: llama.cpp's native
+# build turns on Intel AMX, which crashes on prompt batches on machines (VMs) that
+# report AMX; every other vector extension this CPU has is used. The chosen flags
+# are recorded, so the build is redone only when they change.
 LLAMA_VERSION=0.3.36
-LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
+LLAMA_CMAKE_ARGS="-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_HTTPLIB=OFF"
+if [ -r /proc/cpuinfo ] && grep -qw avx2 /proc/cpuinfo; then
+    cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+    LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF $LLAMA_CMAKE_ARGS"
+    for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
+                avx512_vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+        if [[ "$cpu_flags" == *" ${pair%%:*} "* ]]; then
+            LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS -DGGML_${pair##*:}=ON"
+        else
+            LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS -DGGML_${pair##*:}=OFF"
+        fi
+    done
+fi
 stamp=.venv/llama-build-flags
 wanted="$LLAMA_VERSION $LLAMA_CMAKE_ARGS"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then

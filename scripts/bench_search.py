@@ -1,0 +1,155 @@
+"""Retrieval latency (query embedding + FTS5 + FAISS + fusion) on large stores.
+
+Builds a synthetic store of N chunks from real SciFact text (random 40-80 word
+windows, so FTS5 sees real vocabulary) with random unit vectors for the dense side
+(search cost does not depend on what the vectors hold), then runs SciFact's real
+queries through the hybrid searcher in process and reports p50/p95, and times a
+cold `satchel search` process on the same store.
+
+    .venv/bin/python scripts/bench_search.py [--chunks 100000] [--queries 200] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
+
+
+def build_store(home: Path, chunks: int, seed: int = 7) -> None:
+    from assistant.embed import BUNDLED_NAME
+    from assistant.index import VectorIndex
+    from assistant.store import ChunkRecord, Store
+
+    rng = random.Random(seed)
+    words: list[str] = []
+    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            doc = json.loads(line)
+            words += (doc["title"] + " " + doc["text"]).split()
+    home.mkdir(parents=True, exist_ok=True)
+    store = Store(home / "satchel.db")
+    store.check_embedding_model(BUNDLED_NAME, 384)
+    source = store.add_source(home / "synthetic", None)
+    vectors_rng = np.random.default_rng(seed)
+    per_doc = 10
+    with store.transaction():
+        unit = store.upsert_unit(source, str(home / "synthetic" / "corpus"), "text", "0:0")
+        for d in range(chunks // per_doc):
+            doc_id = store.insert_document(
+                source_id=source,
+                unit_id=unit,
+                key=f"d{d}",
+                kind=rng.choice(["email", "chat", "file", "note"]),
+                title=" ".join(rng.sample(words, 6)),
+                author=rng.choice(["Anna Keller", "Marco Bianchi", "Priya Nair"]),
+                participants=[],
+                timestamp=None,
+                content_hash=str(d),
+                dedup_key=None,
+                duplicate_of=None,
+                parent_id=None,
+                metadata={},
+                text="",
+            )
+            records = []
+            for o in range(per_doc):
+                start = rng.randrange(0, len(words) - 90)
+                text = " ".join(words[start : start + rng.randint(40, 80)])
+                records.append(ChunkRecord(o, text, f"lines {o}", "anna keller", None, None, 60))
+            vectors = vectors_rng.standard_normal((per_doc, 384)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            store.insert_chunks(
+                doc_id,
+                kind="note",
+                source_id=source,
+                title="",
+                chunks=records,
+                vectors=vectors,
+                embed_hashes=[hashlib.sha1(r.text.encode()).hexdigest() for r in records],
+            )
+        store.bump_generation()
+    index = VectorIndex(home / "index.faiss", 384)
+    index.rebuild(store)
+    index.save(store.generation())
+    store.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from assistant.core import Satchel
+    from assistant.embed import force_offline
+    from assistant.search import Filters
+    from assistant.settings import load_settings
+
+    force_offline()
+    queries = [json.loads(x)["text"] for x in (SCIFACT / "queries.jsonl").read_text().splitlines() if x.strip()]
+    queries = queries[: args.queries]
+    with tempfile.TemporaryDirectory(prefix="satchel-search-") as tmp:
+        home = Path(tmp) / "home"
+        started = time.perf_counter()
+        build_store(home, args.chunks)
+        build_s = time.perf_counter() - started
+        app = Satchel(load_settings({"home": str(home)}))
+        app.search("warm up")  # open the index and the query encoder once
+        totals, filtered = [], []
+        parts: dict[str, list[float]] = {"embed": [], "bm25": [], "dense": []}
+        for q in queries:
+            outcome = app.search(q)
+            totals.append(outcome.timings_ms["total"])
+            for key in parts:
+                parts[key].append(outcome.timings_ms.get(key, 0.0))
+        for q in queries[:50]:
+            filtered.append(app.search(q, Filters(kinds=["email"])).timings_ms["total"])
+        app.close()
+        env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
+        cold = []
+        for q in queries[:3]:
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "assistant.cli", "search", q, "--json"],
+                env=env,
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+            )
+            cold.append(time.perf_counter() - started)
+
+    def pct(values: list[float], q: float) -> float:
+        return round(float(np.percentile(values, q)), 2)
+
+    result = {
+        "chunks": args.chunks,
+        "queries": len(queries),
+        "store_build_seconds": round(build_s, 1),
+        "p50_ms": pct(totals, 50),
+        "p95_ms": pct(totals, 95),
+        "p95_parts_ms": {k: pct(v, 95) for k, v in parts.items()},
+        "filtered_kind_p95_ms": pct(filtered, 95),
+        "cold_cli_search_seconds_median": round(statistics.median(cold), 2),
+    }
+    print(json.dumps(result, indent=2) if args.json else "\n".join(f"{k:32} {v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
