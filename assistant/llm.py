@@ -143,6 +143,7 @@ class LocalModel:
         self.path = model_path
         self._llm: Any = None
         self._formatter: Any = None
+        self._bracket_tokens: Any = None
         self._lock = threading.RLock()
 
     @property
@@ -194,6 +195,17 @@ class LocalModel:
                 self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         return str(self._formatter(messages=messages).prompt)
 
+    def bracket_tokens(self) -> Any:
+        """Ids of the vocabulary pieces that open with "[" (computed once)."""
+        llm = self.load()
+        with self._lock:
+            if self._bracket_tokens is None:
+                import numpy as np
+
+                ids = [i for i in range(llm.n_vocab()) if llm.detokenize([i]).lstrip(b" ").startswith(b"[")]
+                self._bracket_tokens = np.asarray(ids, dtype=np.int64)
+            return self._bracket_tokens
+
     def stream(
         self,
         messages: list[dict[str, str]],
@@ -202,10 +214,26 @@ class LocalModel:
         temperature: float,
         stats: GenerationStats,
         should_stop: Callable[[], bool] | None = None,
+        words_first: bool = False,
     ) -> Iterator[str]:
-        """Stream answer text, filling ``stats`` as it goes."""
+        """Stream answer text, filling ``stats`` as it goes. ``words_first`` keeps the
+        first token from opening a bracket: small models otherwise answer with a
+        bare "[1]" and no words."""
         llm = self.load()
         prompt = self.format_chat(messages)
+        processors = None
+        if words_first:
+            from llama_cpp import LogitsProcessorList
+
+            banned = self.bracket_tokens()
+            prompt_length = len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+            def no_bracket_first(input_ids: Any, scores: Any) -> Any:
+                if len(input_ids) == prompt_length:
+                    scores[banned] = -float("inf")
+                return scores
+
+            processors = LogitsProcessorList([no_bracket_first])
         with self._lock:
             tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             stats.prompt_tokens = len(tokens)
@@ -221,6 +249,7 @@ class LocalModel:
                 top_p=0.9,
                 repeat_penalty=1.1,
                 stream=True,
+                logits_processor=processors,
             ):
                 text = piece["choices"][0]["text"]
                 now = time.perf_counter()

@@ -82,6 +82,7 @@ class RemoteModel:
         temperature: float,
         stats: GenerationStats,
         should_stop: Callable[[], bool] | None = None,
+        words_first: bool = False,  # the server samples as it likes
     ) -> Iterator[str]:
         payload = {
             "model": self.settings.llm_server_model or "default",

@@ -88,7 +88,7 @@ class Settings:
     max_answer_tokens: int = 320
     temperature: float = 0.1
     # Sources packed into the prompt, best first, within the token budget.
-    answer_sources: int = 6
+    answer_sources: int = 4
     # Below this dense cosine similarity for the best source (and without a strong
     # keyword match) Satchel declines instead of asking the model; measured on
     # data/questions.jsonl, see docs/retrieval.md.
