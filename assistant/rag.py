@@ -128,7 +128,8 @@ def format_source(n: int, result: Result, text: str) -> str:
 
 
 _SALIENT = re.compile(r"\d[\d,.:/-]*\d|\d|[^\W\d_]{4,}", re.UNICODE)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+# a sentence ends at . ! ? followed by a space or the end ("€971.28" is one token)
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+[.!?]*")
 
 
 def attribute_citations(answer: str, refs: list[SourceRef]) -> tuple[str, set[int]]:
@@ -215,10 +216,18 @@ class Answerer:
         outcome = self.searcher.search(query, filters, k=self.answer_sources)
         return query, outcome.results, time.perf_counter() - started
 
-    def is_relevant(self, results: list[Result]) -> bool:
+    def relevance(self, question: str, results: list[Result]) -> float:
+        """How well the best source matches the question: the share of the
+        question's topic words it contains plus its cosine similarity. Both matter: a
+        source can be close in meaning yet about something else (travel insurance
+        for a question on car insurance). See docs/retrieval.md for the measurements."""
         if not results:
-            return False
-        return max(r.similarity for r in results) >= self.min_relevance
+            return 0.0
+        coverage = self.searcher.term_coverage(question, [r.chunk_id for r in results])
+        return max(coverage.get(r.chunk_id, 0.0) + r.similarity for r in results)
+
+    def is_relevant(self, question: str, results: list[Result]) -> bool:
+        return self.relevance(question, results) >= self.min_relevance
 
     def build_messages(
         self, model: LocalModel, question: str, results: list[Result]
@@ -265,7 +274,7 @@ class Answerer:
         query = question
         if results is None:
             query, results, retrieval_s = self.retrieve(question, filters, history)
-        if not self.is_relevant(results):
+        if not self.is_relevant(query, results):
             return Answer(
                 question,
                 DECLINE_MESSAGE,

@@ -35,6 +35,13 @@ STOP_WORDS = frozenset(
         "show find give know "
     ).split()
 )
+# Words that say what kind of answer is wanted, not what it is about.
+QUESTION_WORDS = frozenset(
+    (
+        "time much many long next new total name number date day days week month year cost price does did "
+        "will exactly please"
+    ).split()
+)
 _WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]+)"')
 # Weights of the FTS5 columns (text, title, persons); see docs/retrieval.md.
@@ -191,6 +198,28 @@ class Searcher:
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
+
+    def term_coverage(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
+        """Share of the query's topic words that each chunk contains (FTS5 matching,
+        so stemmed and diacritics-folded). A question about a "car insurance
+        renewal" whose best chunk speaks of travel insurance covers one word in three."""
+        terms = [t for t in query_terms(query) if t not in QUESTION_WORDS]
+        coverage = dict.fromkeys(chunk_ids, 0.0)
+        if not terms or not chunk_ids:
+            return dict.fromkeys(chunk_ids, 1.0)
+        marks = ",".join("?" * len(chunk_ids))
+        for term in dict.fromkeys(terms):
+            phrase = '"' + term.replace('"', "") + '"'
+            try:
+                rows = self.store.conn.execute(
+                    f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
+                    [phrase, *chunk_ids],
+                ).fetchall()
+            except Exception:  # a term FTS5 cannot parse covers nothing
+                continue
+            for (rowid,) in rows:
+                coverage[int(rowid)] += terms.count(term) / len(terms)
+        return coverage
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():

@@ -89,10 +89,11 @@ class Settings:
     temperature: float = 0.1
     # Sources packed into the prompt, best first, within the token budget.
     answer_sources: int = 4
-    # Below this dense cosine similarity for the best source (and without a strong
-    # keyword match) Satchel declines instead of asking the model; measured on
+    # Satchel declines without asking the model when no source reaches this
+    # relevance: the share of the question's topic words a source contains (0..1)
+    # plus its cosine similarity to the question (about 0.2..0.8). Measured on
     # data/questions.jsonl, see docs/retrieval.md.
-    min_relevance: float = 0.30
+    min_relevance: float = 1.0
 
     # --- a private inference server (optional) ------------------------------------
     # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible
