@@ -93,7 +93,7 @@ class Settings:
     # relevance: the share of the question's topic words a source contains (0..1)
     # plus its cosine similarity to the question (about 0.2..0.8). Measured on
     # data/questions.jsonl, see docs/retrieval.md.
-    min_relevance: float = 1.0
+    min_relevance: float = 0.95
 
     # --- a private inference server (optional) ------------------------------------
     # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible
