@@ -46,6 +46,12 @@ def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--after", help="on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)")
     group.add_argument("--before", help="before this date (a YYYY-MM-DD day is excluded)")
+    group.add_argument(
+        "--no-auto-filters",
+        dest="auto_filters",
+        action="store_false",
+        help='do not read filters from the words of the query ("emails from Anna last March")',
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,12 +203,16 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_search(app: Any, args: argparse.Namespace) -> int:
-    outcome = app.search(args.query, _filters(app, args), args.limit, mode=args.mode)
+    outcome = app.search(args.query, _filters(app, args), args.limit, mode=args.mode, auto_filters=args.auto_filters)
+    if outcome.applied and not args.json:
+        _err(f"filters read from your words: {', '.join(outcome.applied)} (--no-auto-filters to turn off)")
     if args.json:
         _print_json(
             {
                 "query": outcome.query,
                 "filters": outcome.filters.as_json(),
+                "applied_filters": outcome.applied,
+                "searched": outcome.searched,
                 "results": [r.as_json() for r in outcome.results],
                 "timings_ms": {k: round(v, 2) for k, v in outcome.timings_ms.items()},
             }
@@ -277,6 +287,8 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
     if not stream:
         _print_json(answer.as_json())
         return 0
+    if answer.applied_filters:
+        _err(f"(filters read from your words: {', '.join(answer.applied_filters)}; --no-auto-filters to turn off)")
     if not answer.stats:  # declined without calling the model
         print(answer.answer)
     else:

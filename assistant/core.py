@@ -75,7 +75,7 @@ class Satchel:
     def model(self, override: str | None = None) -> LocalModel:
         return get_model(self.settings, override)
 
-    def answerer(self) -> Answerer:
+    def answerer(self, auto_filters: bool = True) -> Answerer:
         s = self.settings
         return Answerer(
             self.searcher(),
@@ -85,6 +85,7 @@ class Satchel:
             temperature=s.temperature,
             answer_sources=s.answer_sources,
             min_relevance=s.min_relevance,
+            interpret=self.interpret if auto_filters else None,
         )
 
     def close(self) -> None:
@@ -185,10 +186,61 @@ class Satchel:
 
     # --- reading ------------------------------------------------------------------------
     def search(
-        self, query: str, filters: Filters | None = None, k: int | None = None, mode: str = "hybrid"
+        self,
+        query: str,
+        filters: Filters | None = None,
+        k: int | None = None,
+        mode: str = "hybrid",
+        *,
+        auto_filters: bool = True,
     ) -> SearchOutcome:
+        """Hybrid search. With ``auto_filters`` the filters a person says in words
+        ("emails from Anna last March") are read off the query and applied too;
+        ``outcome.applied`` lists them."""
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
-        return self.searcher().search(query, filters, k or self.settings.top_k, mode=mode)
+        filters = filters or Filters()
+        searched, applied = query, list[str]()
+        if auto_filters:
+            searched, filters, applied = self.interpret(query, filters)
+        outcome = self.searcher().search(searched, filters, k or self.settings.top_k, mode=mode)
+        outcome.query, outcome.searched, outcome.applied = query, searched, applied
+        return outcome
+
+    # --- filters said in words ------------------------------------------------------
+    def known_persons(self) -> tuple[str, ...]:
+        """Every sender, recipient and chat speaker in the store (cached per store
+        generation), so only names that exist become filters."""
+        generation = self.store.generation()
+        cached = getattr(self, "_persons", None)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        names: set[str] = set()
+        for (author,) in self.store.query("SELECT DISTINCT author FROM documents WHERE author IS NOT NULL"):
+            names.add(author)
+        for (participants,) in self.store.query("SELECT DISTINCT participants FROM documents"):
+            names.update(json.loads(participants or "[]"))
+        persons = tuple(sorted(n for n in names if n))
+        self._persons = (generation, persons)
+        return persons
+
+    def interpret(self, query: str, filters: Filters) -> tuple[str, Filters, list[str]]:
+        """Read filters said in words off a query and merge them with ``filters``."""
+        from datetime import UTC, datetime
+
+        from assistant.query_filters import extract_filters
+
+        found = extract_filters(query, known_persons=self.known_persons(), now=datetime.now(UTC))
+        if not found.applied:
+            return query, filters, []
+        said = found.filters
+        merged = Filters(
+            kinds=list(dict.fromkeys(filters.kinds + said.kinds)),
+            sources=list(filters.sources),
+            persons=list(dict.fromkeys(filters.persons + said.persons)),
+            after=max((d for d in (filters.after, said.after) if d), default=None),
+            before=min((d for d in (filters.before, said.before) if d), default=None),
+        )
+        return found.query, merged, list(found.applied)
 
     def ask(
         self,
@@ -200,13 +252,14 @@ class Satchel:
         conversation_id: int | None = None,
         save: bool = True,
         model_override: str | None = None,
+        auto_filters: bool = True,
     ) -> Answer:
         """Answer a question; with ``conversation_id`` it is a follow-up that uses the
         earlier questions to search, and the turn is stored in that conversation."""
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
         history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
         model = self.model(model_override) if model_override else None
-        answer = self.answerer().answer(
+        answer = self.answerer(auto_filters).answer(
             question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
         )
         if save:

@@ -90,6 +90,8 @@ class Answer:
     search_query: str
     invalid_citations: list[int] = field(default_factory=list)
     conversation_id: int | None = None
+    # filters read from the question's words, for the user to see and correct
+    applied_filters: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +101,7 @@ class Answer:
             "sources": [s.as_json() for s in self.sources],
             "stats": self.stats.as_json() if self.stats else None,
             "filters": self.filters.as_json(),
+            "applied_filters": self.applied_filters,
             "search_query": self.search_query,
             "invalid_citations": self.invalid_citations,
             "conversation_id": self.conversation_id,
@@ -199,6 +202,7 @@ class Answerer:
         temperature: float,
         answer_sources: int,
         min_relevance: float,
+        interpret: Callable[[str, Filters], tuple[str, Filters, list[str]]] | None = None,
     ) -> None:
         self.searcher = searcher
         self.model_factory = model_factory
@@ -207,13 +211,22 @@ class Answerer:
         self.temperature = temperature
         self.answer_sources = answer_sources
         self.min_relevance = min_relevance
+        self.interpret = interpret
+        self.filters = Filters()
+        self.applied: list[str] = []
 
     def retrieve(
         self, question: str, filters: Filters, history: list[str] | None = None
     ) -> tuple[str, list[Result], float]:
+        """The search query, the sources and the seconds retrieval took. Filters
+        said in words ("emails from Anna last March") are read off the question
+        when an interpreter is set; ``self.applied`` then says which."""
         query = follow_up_query(question, history or [])
         started = time.perf_counter()
-        outcome = self.searcher.search(query, filters, k=self.answer_sources)
+        self.filters, self.applied = filters, []
+        if self.interpret is not None:
+            query, self.filters, self.applied = self.interpret(query, filters)
+        outcome = self.searcher.search(query, self.filters, k=self.answer_sources)
         return query, outcome.results, time.perf_counter() - started
 
     def relevance(self, question: str, results: list[Result]) -> float:
@@ -272,10 +285,12 @@ class Answerer:
         filters = filters or Filters()
         retrieval_s = 0.0
         query = question
+        applied: list[str] = []
         if results is None:
             query, results, retrieval_s = self.retrieve(question, filters, history)
+            filters, applied = self.filters, self.applied
         if not self.is_relevant(query, results):
-            return Answer(
+            nothing = Answer(
                 question,
                 DECLINE_MESSAGE,
                 False,
@@ -284,6 +299,8 @@ class Answerer:
                 filters,
                 query,
             )
+            nothing.applied_filters = applied
+            return nothing
         model = model or self.model_factory()
         messages, refs = self.build_messages(model, question, results)
         stats = GenerationStats(model=model.name, retrieval_s=retrieval_s)
@@ -307,4 +324,6 @@ class Answerer:
             cited |= attributed
         for ref in refs:
             ref.cited = ref.n in cited
-        return Answer(question, text, not declined, refs, stats, filters, query, invalid)
+        answer = Answer(question, text, not declined, refs, stats, filters, query, invalid)
+        answer.applied_filters = applied
+        return answer

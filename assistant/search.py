@@ -125,6 +125,10 @@ class SearchOutcome:
     filters: Filters
     results: list[Result]
     timings_ms: dict[str, float]
+    # filters read from the query's words ("emails from Anna last March")
+    applied: list[str] = field(default_factory=list)
+    # the query that was searched once those words were taken out
+    searched: str = ""
 
 
 def query_terms(query: str) -> list[str]:

@@ -290,3 +290,22 @@ def test_changed_parent_keeps_its_unchanged_attachment(
     parent = fake_app.store.scalar("SELECT id FROM documents WHERE key = 'm'")
     assert [(r["key"], r["parent_id"]) for r in rows] == [("m", None), ("m/a", parent)]
     assert fake_app.search("pelicans", mode="bm25").results
+
+
+def test_filters_said_in_words_are_applied_inside_retrieval(fake_app, tmp_path: Path) -> None:
+    root = tmp_path / "said"
+    for i in range(24):
+        author = "Anna Keller" if i % 2 else "Marco Bianchi"
+        front = f"---\ndate: 2025-0{1 + i % 3}-10\nauthor: {author}\n---\n"
+        write(root / f"note{i:02}.md", front + f"Note {i} about the budget of Project Heron.")
+    fake_app.add_source(root)
+    fake_app.sync()
+    outcome = fake_app.search("budget notes from Anna", k=10)
+    assert any("anna" in a.lower() for a in outcome.applied)
+    assert outcome.filters.persons and len(outcome.results) == 10
+    assert all(r.author == "Anna Keller" for r in outcome.results)
+    assert "anna" not in outcome.searched.lower()
+    plain = fake_app.search("budget notes from Anna", k=10, auto_filters=False)
+    assert plain.applied == [] and {r.author for r in plain.results} == {"Anna Keller", "Marco Bianchi"}
+    # a name nobody in the store has is not a filter
+    assert fake_app.search("budget notes from Zed", k=5).filters.persons == []
