@@ -28,6 +28,9 @@ _DIRECT_FILTER_LIMIT = 20_000
 def _faiss() -> Any:
     import faiss
 
+    # one query at a time: OpenMP's thread hand-off costs more than it saves on a
+    # single vector (15 ms vs 17 ms at 100k chunks on 2 cores)
+    faiss.omp_set_num_threads(1)
     return faiss
 
 
