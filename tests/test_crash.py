@@ -12,7 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import CORPORA, REPO, SATCHEL, run_cli
@@ -87,7 +86,9 @@ def check_consistent(home: Path) -> dict[str, int]:
 
     app = Satchel(load_settings({"home": str(home)}))
     app.index.open(app.store)
-    faiss_ids = set(np.asarray(app.index.index.id_map).tolist()) if app.index.size else set()
+    import faiss
+
+    faiss_ids = set(faiss.vector_to_array(app.index.index.id_map).tolist()) if app.index.size else set()
     app.close()
     assert faiss_ids == ids
     return {"chunks": chunks}

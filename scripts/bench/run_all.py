@@ -108,7 +108,7 @@ def render(figures: dict[str, dict]) -> str:
             f"| raw encoder | {f['raw_encode_seconds']} | {f['raw_tokens_per_s']:,} | |",
             "",
             f"Pipeline / raw = **{f['ratio_pipeline_to_raw']}** (target ≥ 0.85); {f['pipeline_tokens_per_s']:,} tokens/s"
-            f" (target ≥ 10,000). Peak RSS {f['_peak_rss_mb']} MB.",
+            f" (target ≥ 10,000)." + (f" Peak RSS {f['_peak_rss_mb']} MB." if f.get("_peak_rss_mb") else ""),
             "",
         ]
     if "reindex" in figures:
@@ -143,7 +143,7 @@ def render(figures: dict[str, dict]) -> str:
             parts = f["p95_parts_ms"]
             lines.append(
                 f"| {f['chunks']:,} | {f['p50_ms']} | **{f['p95_ms']}** | {parts['embed']} / {parts['bm25']} / {parts['dense']}"
-                f" | {f['filtered_kind_p95_ms']} | {f['cold_cli_search_seconds_median']} | {f['_peak_rss_mb']} |"
+                f" | {f['filtered_kind_p95_ms']} | {f['cold_cli_search_seconds_median']} | {f.get('_peak_rss_mb') or '–'} |"
             )
         lines += ["", "Targets: p95 ≤ 50 ms at 100k chunks; cold `satchel search` ≤ 2 s.", ""]
     if "rag" in figures:
