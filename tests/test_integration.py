@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,14 @@ def test_search_filters_by_kind_person_and_date(sample_store: dict) -> None:
     chats = json.loads(run_cli("search", "kayak", "--kind", "chat", "--json", home=home).stdout)["results"]
     assert chats and all(r["kind"] == "chat" for r in chats)
     anna = json.loads(run_cli("search", "budget", "--from", "Anna", "--json", home=home).stdout)["results"]
-    assert anna and all("anna" in (r["author"] or "").lower() for r in anna)
+    # --from/--person: Anna wrote it or took part (a recipient, a chat member)
+    db = sqlite3.connect(home / "satchel.db")
+    for r in anna:
+        author, participants = db.execute(
+            "SELECT author, participants FROM documents WHERE id = ?", (r["document_id"],)
+        ).fetchone()
+        assert "anna" in f"{author} {participants}".lower()
+    assert anna and any("anna" in (r["author"] or "").lower() for r in anna)
     dated = json.loads(
         run_cli("search", "cabin", "--after", "2026-04-01", "--before", "2026-05-01", "--json", home=home).stdout
     )["results"]

@@ -44,9 +44,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache: Path) -> None:
+def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache: Path, tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1")
+    # a file, not a pipe: llama.cpp logs a lot while loading and would block on a full pipe
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed in finally
     server = subprocess.Popen(
         [
             sys.executable,
@@ -65,8 +67,8 @@ def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache:
         ],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 120
@@ -77,7 +79,7 @@ def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache:
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(
-                        f"server did not start: {server.stderr.read().decode() if server.stderr else ''}"
+                        f"server did not start: {(tmp_path / 'server.log').read_text()[-3000:]}"
                     ) from None
                 time.sleep(0.5)
         from assistant.core import Satchel
@@ -105,3 +107,4 @@ def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
