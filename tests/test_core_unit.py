@@ -309,3 +309,12 @@ def test_filters_said_in_words_are_applied_inside_retrieval(fake_app, tmp_path: 
     assert plain.applied == [] and {r.author for r in plain.results} == {"Anna Keller", "Marco Bianchi"}
     # a name nobody in the store has is not a filter
     assert fake_app.search("budget notes from Zed", k=5).filters.persons == []
+
+
+def test_a_date_alone_is_the_topic_not_a_filter(fake_app, tmp_path: Path) -> None:
+    write(tmp_path / "t" / "trip.md", "---\ndate: 2026-02-02\n---\nFlight LU2418 to Berlin on 11 May, seat 14A.")
+    fake_app.add_source(tmp_path / "t")
+    fake_app.sync()
+    outcome = fake_app.search("What is the flight number of my flight to Berlin on 11 May?")
+    assert outcome.applied == [] and outcome.filters.is_empty()
+    assert outcome.results and "LU2418" in outcome.results[0].text

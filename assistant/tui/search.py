@@ -172,7 +172,10 @@ class SearchScreen(Screen[None]):
         views = [SourceView.from_result(i + 1, r) for i, r in enumerate(outcome.results)]
         count = len(views)
         summary = f"{count} result{'s' if count != 1 else ''} for “{outcome.query}”"
-        if not outcome.filters.is_empty():
+        if outcome.applied:
+            # filters the core read from the words of the query ("emails from Anna")
+            summary += " · read from your words: " + ", ".join(outcome.applied)
+        elif not outcome.filters.is_empty():
             summary += " · filtered"
         self.query_one("#search-summary", Static).update(Content(summary))
         self.query_one(SourceList).show_views(views, "Nothing found: try other words or fewer filters.")
