@@ -344,7 +344,7 @@ class Indexer:
     def _run_pipeline(
         self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float
     ) -> None:
-        work: queue.Queue[object] = queue.Queue(maxsize=256)
+        work: queue.Queue[object] = queue.Queue(maxsize=32)  # bounds memory on huge sources
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
         producer.start()

@@ -72,5 +72,9 @@ def test_add_index_search_ask_stay_on_this_machine(
     assert results
     answer = app.ask("What will Marco bring to the cabin?")
     assert answer.answered and "kayak" in answer.answer.lower()
+    # the answer is in one chat message: the citation names the chat and its time range
+    cited = [s for s in answer.sources if s.cited]
+    assert cited and cited[0].result.kind == "chat" and "Cabin Crew" in cited[0].result.title
+    assert cited[0].result.locator.startswith("2026-") and ":" in cited[0].result.locator
     app.close()
     assert attempts == []

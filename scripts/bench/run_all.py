@@ -202,6 +202,9 @@ def render(figures: dict[str, dict]) -> str:
             m = f[mode]
             lines.append(f"| {mode} | {m['ndcg@10']} | {m['recall@10']} | {m['recall@100']} | {m['mrr']} |")
         lines += ["", f"Hybrid query latency p50 {f['latency_ms']['p50']} ms, p95 {f['latency_ms']['p95']} ms.", ""]
+    for extra in figures.get("extra", []):
+        # measurements made by hand with the commands given (not re-run by this script)
+        lines += [f"## {extra['title']}", "", f"Command: `{extra['command']}`", "", *extra["lines"], ""]
     return "\n".join(lines) + "\n"
 
 
