@@ -277,12 +277,19 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
     filters = _filters(app, args) if hasattr(args, "kind") else None
     stream = not getattr(args, "json", False)
 
+    streamed: list[str] = []
+
     def on_token(text: str) -> None:
+        streamed.append(text)
         sys.stdout.write(text)
         sys.stdout.flush()
 
     answer = app.ask(
-        question, filters, on_token=on_token if stream else None, model_override=getattr(args, "model", None)
+        question,
+        filters,
+        on_token=on_token if stream else None,
+        model_override=getattr(args, "model", None),
+        auto_filters=getattr(args, "auto_filters", True),
     )
     if not stream:
         _print_json(answer.as_json())
@@ -293,6 +300,9 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         print(answer.answer)
     else:
         print()
+        if answer.answer != "".join(streamed).strip():
+            # citations were checked and attributed after the model finished
+            print(f"\n→ {answer.answer}")
     if answer.invalid_citations:
         _err(f"(removed citations to sources that do not exist: {answer.invalid_citations})")
     _print_sources(answer)
