@@ -669,3 +669,28 @@ def test_tmux_demo(tmp_path: Path, model_cache: Path) -> None:
     assert "check-in" in screen.lower()  # in the answer or the sources' snippets
     assert "Sources ·" in screen and "●" in screen  # at least one cited source
     assert "source 1" in screen  # the document viewer opened at source 1
+
+
+@pytest.mark.anyio
+async def test_filters_said_in_words_become_removable_chips(satchel: Satchel) -> None:
+    app = create_app(satchel)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        box = search.query_one("#search-query", Input)
+        box.value = "emails from Helena about the door code"
+        box.focus()
+        await pilot.press("enter")
+        await settle(pilot, 0.5)
+        chips = [c.text for c in search.filter_state.chips]
+        assert "kind:email" in chips and any(c.startswith("person:helena") for c in chips)
+        assert "helena" not in box.value.lower() and "door code" in box.value
+        results = search.query_one("#results", SourceList)
+        assert results.views and {v.kind for v in results.views} == {"email"}
+        # removable like any chip: the results follow
+        await pilot.click("ChipButton")
+        await settle(pilot)
+        assert "kind:email" not in [c.text for c in search.filter_state.chips]

@@ -76,8 +76,27 @@ class SearchScreen(Screen[None]):
 
     def _submit(self, box: Input) -> None:
         left, _ = self._lift(box.value, complete_only=False)
-        box.value = left
+        box.value = self._lift_said_filters(left)
         self._search_now(force=True)
+
+    def _lift_said_filters(self, text: str) -> str:
+        """On Enter, filters said in words ("emails from Anna last March") become
+        chips the person can see and remove; the words leave the query."""
+        try:
+            searched, said, applied = satchel_app(self).satchel.interpret(text, Filters())
+        except Exception:  # reading filters is a convenience; the search goes on
+            return text
+        if not applied:
+            return text
+        for kind in said.kinds:
+            self.filter_state.add("kind", kind)
+        for person in said.persons:
+            self.filter_state.add("person", person)
+        for key, moment in (("after", said.after), ("before", said.before)):
+            if moment is not None:
+                self.filter_state.add(key, moment.strftime("%Y-%m-%d"))
+        self.query_one(FilterChips).refresh_chips()
+        return searched
 
     def _lift(self, text: str, *, complete_only: bool) -> tuple[str, list[str]]:
         before = len(self.filter_state.chips)
