@@ -86,6 +86,7 @@ class Satchel:
             answer_sources=s.answer_sources,
             min_relevance=s.min_relevance,
             interpret=self.interpret if auto_filters else None,
+            min_cited_coverage=s.min_cited_coverage,
         )
 
     def close(self) -> None:

@@ -31,6 +31,9 @@ SYSTEM_PROMPT = (
     "Answer in the language of the question."
 )
 
+UNSUPPORTED_MESSAGE = (
+    "I could not find that in your data: the closest sources (listed below) do not speak of what you asked."
+)
 DECLINE_MESSAGE = "I could not find anything about that in your indexed data."
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
@@ -203,6 +206,7 @@ class Answerer:
         answer_sources: int,
         min_relevance: float,
         interpret: Callable[[str, Filters], tuple[str, Filters, list[str]]] | None = None,
+        min_cited_coverage: float = 0.5,
     ) -> None:
         self.searcher = searcher
         self.model_factory = model_factory
@@ -212,6 +216,7 @@ class Answerer:
         self.answer_sources = answer_sources
         self.min_relevance = min_relevance
         self.interpret = interpret
+        self.min_cited_coverage = min_cited_coverage
         self.filters = Filters()
         self.applied: list[str] = []
 
@@ -324,6 +329,16 @@ class Answerer:
             cited |= attributed
         for ref in refs:
             ref.cited = ref.n in cited
+        if not declined and cited and self.min_cited_coverage > 0:
+            # a grounding check: the sources the answer rests on must speak of what
+            # was asked, not of something near it (the cabin's door code is no answer
+            # to "the door code of my building")
+            coverage = self.searcher.term_coverage(query, [r.result.chunk_id for r in refs if r.cited])
+            if max(coverage.values(), default=0.0) < self.min_cited_coverage:
+                text = UNSUPPORTED_MESSAGE
+                declined = True
+                for ref in refs:
+                    ref.cited = False
         answer = Answer(question, text, not declined, refs, stats, filters, query, invalid)
         answer.applied_filters = applied
         return answer

@@ -94,6 +94,9 @@ class Settings:
     # plus its cosine similarity to the question (about 0.2..0.8). Measured on
     # data/questions.jsonl, see docs/retrieval.md.
     min_relevance: float = 0.95
+    # After the model answers, the sources it cites must contain at least this share
+    # of the question's topic words, or the answer is withdrawn as unsupported.
+    min_cited_coverage: float = 0.5
 
     # --- a private inference server (optional) ------------------------------------
     # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible

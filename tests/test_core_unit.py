@@ -318,3 +318,38 @@ def test_a_date_alone_is_the_topic_not_a_filter(fake_app, tmp_path: Path) -> Non
     outcome = fake_app.search("What is the flight number of my flight to Berlin on 11 May?")
     assert outcome.applied == [] and outcome.filters.is_empty()
     assert outcome.results and "LU2418" in outcome.results[0].text
+
+
+class CannedModel:
+    """Streams a fixed answer, like a model that always says the same thing."""
+
+    name = "canned"
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, *, max_tokens, temperature, stats, should_stop=None, words_first=False):  # type: ignore[no-untyped-def]
+        stats.generated_tokens = len(self.answer.split())
+        yield from self.answer.split(" ")[:1]
+        for word in self.answer.split(" ")[1:]:
+            yield " " + word
+
+
+def test_an_answer_whose_sources_do_not_speak_of_the_question_is_withdrawn(fake_app, tmp_path: Path) -> None:
+    import dataclasses
+
+    write(tmp_path / "c" / "cabin.md", "# Cabin\nThe door code of the cabin at Casa do Pinhal is 4827.")
+    fake_app.add_source(tmp_path / "c")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0)
+    answerer = fake_app.answerer()
+    model = CannedModel("The door code is 4827 [1].")
+    kept = answerer.answer("What is the door code of the cabin?", model=model)  # type: ignore[arg-type]
+    assert kept.answered and "4827" in kept.answer and kept.sources[0].cited
+    withdrawn = answerer.answer("What is the door code of my apartment building in Lisbon?", model=model)  # type: ignore[arg-type]
+    assert not withdrawn.answered and "4827" not in withdrawn.answer
+    assert withdrawn.stats is not None  # the model was asked; its answer did not hold up
+    assert not any(s.cited for s in withdrawn.sources)
