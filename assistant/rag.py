@@ -206,7 +206,7 @@ class Answerer:
         answer_sources: int,
         min_relevance: float,
         interpret: Callable[[str, Filters], tuple[str, Filters, list[str]]] | None = None,
-        min_cited_coverage: float = 0.5,
+        min_cited_coverage: float = 0.25,
     ) -> None:
         self.searcher = searcher
         self.model_factory = model_factory

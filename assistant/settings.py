@@ -96,7 +96,7 @@ class Settings:
     min_relevance: float = 0.95
     # After the model answers, the sources it cites must contain at least this share
     # of the question's topic words, or the answer is withdrawn as unsupported.
-    min_cited_coverage: float = 0.5
+    min_cited_coverage: float = 0.25
 
     # --- a private inference server (optional) ------------------------------------
     # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible

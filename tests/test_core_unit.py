@@ -349,7 +349,7 @@ def test_an_answer_whose_sources_do_not_speak_of_the_question_is_withdrawn(fake_
     model = CannedModel("The door code is 4827 [1].")
     kept = answerer.answer("What is the door code of the cabin?", model=model)  # type: ignore[arg-type]
     assert kept.answered and "4827" in kept.answer and kept.sources[0].cited
-    withdrawn = answerer.answer("What is the door code of my apartment building in Lisbon?", model=model)  # type: ignore[arg-type]
+    withdrawn = answerer.answer("What is the wifi code of my apartment building in Lisbon?", model=model)  # type: ignore[arg-type]
     assert not withdrawn.answered and "4827" not in withdrawn.answer
     assert withdrawn.stats is not None  # the model was asked; its answer did not hold up
     assert not any(s.cited for s in withdrawn.sources)
