@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -194,7 +194,3 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
             raise ConfigError(f"unknown setting {key!r}")
         values[key] = _coerce(key, hints[key], value)
     return Settings(**values)
-
-
-def with_overrides(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes)

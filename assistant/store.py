@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -310,13 +309,15 @@ class Store:
         return None
 
     def remove_source(self, source_id: int) -> list[int]:
-        """Delete a source with everything derived from it; returns chunk ids gone."""
-        chunk_ids = [int(r[0]) for r in self.query("SELECT id FROM chunks WHERE source_id = ?", (source_id,))]
+        """Delete a source with everything derived from it; returns chunk ids gone.
+        Goes through delete_documents, so a copy of one of its emails kept in
+        another source becomes the indexed one."""
         with self.transaction():
-            self.conn.execute("DELETE FROM chunks WHERE source_id = ?", (source_id,))
+            documents = [int(r[0]) for r in self.query("SELECT id FROM documents WHERE source_id = ?", (source_id,))]
+            gone = self.delete_documents(documents)
             self.conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
             self.bump_generation()
-        return chunk_ids
+        return gone
 
     # --- units --------------------------------------------------------------------
     def units(self, source_id: int) -> dict[str, sqlite3.Row]:
@@ -338,19 +339,11 @@ class Store:
         return None if value is None else int(value)
 
     def delete_unit(self, unit_id: int) -> list[int]:
-        chunk_ids = [
-            int(r[0])
-            for r in self.query(
-                "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.unit_id = ?",
-                (unit_id,),
-            )
-        ]
-        self.conn.execute(
-            "DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE unit_id = ?)",
-            (unit_id,),
-        )
+        """Delete a unit and its documents (see delete_documents); returns chunk ids gone."""
+        documents = [int(r[0]) for r in self.query("SELECT id FROM documents WHERE unit_id = ?", (unit_id,))]
+        gone = self.delete_documents(documents)
         self.conn.execute("DELETE FROM units WHERE id = ?", (unit_id,))
-        return chunk_ids
+        return gone
 
     # --- documents ----------------------------------------------------------------
     def document_hashes(self, unit_id: int) -> dict[str, tuple[int, str]]:
@@ -598,17 +591,3 @@ class Store:
 
 def epoch(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment else None
-
-
-def wait_for_unlocked(store: Store, seconds: float = 5.0) -> None:
-    """Poll until a write transaction can start (used by tests and tools)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            store.conn.execute("BEGIN IMMEDIATE")
-            store.conn.execute("ROLLBACK")
-            return
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)

@@ -228,7 +228,6 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
-        self._reader: Store | None = None
 
     def sync(
         self,
@@ -255,6 +254,13 @@ class Indexer:
                 continue
             report.skipped_files += skipped
             stored = self.store.units(source["id"])
+            # one query per source, not one per unit: the no-op path is the hot one
+            documents_in: dict[int, int] = {
+                int(r[0]): int(r[1])
+                for r in self.store.query(
+                    "SELECT unit_id, count(*) FROM documents WHERE source_id = ? GROUP BY unit_id", (source["id"],)
+                )
+            }
             present = {str(u.path) for u in units}
             vanished = [row for path, row in stored.items() if path not in present]
             if only_paths is not None:
@@ -265,9 +271,7 @@ class Indexer:
                     continue
                 row = stored.get(str(unit.path))
                 if row is not None and row["signature"] == unit.signature and row["connector"] == unit.connector.name:
-                    report.unchanged += int(
-                        self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],)) or 0
-                    )
+                    report.unchanged += int(documents_in.get(row["id"], 0))
                     continue
                 changed.append(unit)
 

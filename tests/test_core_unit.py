@@ -353,3 +353,21 @@ def test_an_answer_whose_sources_do_not_speak_of_the_question_is_withdrawn(fake_
     assert not withdrawn.answered and "4827" not in withdrawn.answer
     assert withdrawn.stats is not None  # the model was asked; its answer did not hold up
     assert not any(s.cited for s in withdrawn.sources)
+
+
+def test_removing_a_source_promotes_its_duplicate_kept_elsewhere(fake_app, tmp_path: Path) -> None:
+    message = (
+        "From: Anna Keller <anna@example.com>\nTo: Jamie <jamie@example.com>\nSubject: Budget\n"
+        "Date: Tue, 3 Mar 2026 10:00:00 +0000\nMessage-ID: <budget-1@example.com>\n\n"
+        "The Heron budget is 84,500 euros.\n"
+    )
+    write(tmp_path / "export-a" / "budget.eml", message)
+    write(tmp_path / "export-b" / "budget.eml", message)
+    fake_app.add_source(tmp_path / "export-a")
+    fake_app.add_source(tmp_path / "export-b")
+    first = fake_app.sync()
+    assert first.duplicates == 1 and fake_app.store.counts()["chunks"] >= 1
+    fake_app.remove_source(str(tmp_path / "export-a"))
+    fake_app.sync()  # the copy in export-b is indexed now
+    hits = fake_app.search("Heron budget", mode="bm25").results
+    assert hits and "export-b" in hits[0].source
