@@ -23,10 +23,16 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 def html_to_text(html: str) -> str:
     """Visible text of an HTML document or fragment: no markup, no CSS or JS, no
-    hidden elements, block elements on their own lines, whitespace normalised."""
+    hidden elements, block elements on their own lines, whitespace normalised.
+    Hostile markup (thousands of nested tags) gets the linear regex conversion."""
+    if too_many_tags(html):
+        return crude_html_text(html)
     from bs4 import BeautifulSoup  # imported on use: bs4 is slow to import
 
-    return soup_to_text(BeautifulSoup(html, "html.parser"))
+    try:
+        return soup_to_text(BeautifulSoup(html, "html.parser"))
+    except RecursionError:
+        return crude_html_text(html)
 
 
 def soup_to_text(node: Any) -> str:
@@ -59,3 +65,50 @@ def _is_hidden(tag: Any) -> bool:
         return True
     style = attrs.get("style")
     return bool(style and _HIDDEN_STYLE.search(str(style)))
+
+
+# Above this many tags an HTML body is converted with regular expressions: parsing a
+# tree is quadratic in nesting depth, and spam nests thousands of elements on purpose.
+MAX_HTML_TAGS = 8000
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_HTML_DROP_TAGS = ("script", "style", "head", "title", "template", "noscript")
+_HTML_BREAK = re.compile(r"<(?:br|p|div|tr|li|h[1-6]|table|ul|ol|blockquote|hr|pre)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _drop_elements(html: str) -> str:
+    """Remove script/style/... elements with their content, in one linear scan."""
+    lower = html.translate(_ASCII_LOWER)  # str.lower() may change the length
+    out: list[str] = []
+    pos = 0
+    # next occurrence of each tag, searched again only once passed (keeps it linear)
+    upcoming = {tag: lower.find(f"<{tag}") for tag in _HTML_DROP_TAGS}
+    while True:
+        for tag, at in upcoming.items():
+            if 0 <= at < pos:
+                upcoming[tag] = lower.find(f"<{tag}", pos)
+        found = [(at, tag) for tag, at in upcoming.items() if at >= 0]
+        if not found:
+            out.append(html[pos:])
+            break
+        at, tag = min(found)
+        out.append(html[pos:at])
+        end = lower.find(f"</{tag}", at)
+        if end < 0:
+            break  # unclosed: the rest is not text
+        close = lower.find(">", end)
+        pos = len(html) if close < 0 else close + 1
+    return " ".join(out)
+
+
+def crude_html_text(html: str) -> str:
+    import html as html_lib
+
+    text = _HTML_BREAK.sub("\n", _drop_elements(html))
+    text = html_lib.unescape(_HTML_TAG.sub(" ", text))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def too_many_tags(html: str) -> bool:
+    return html.count("<") > MAX_HTML_TAGS

@@ -139,9 +139,7 @@ def _parse_yaml_subset(block: str) -> dict[str, Any]:
             meta[key] = _yaml_scalar_or_flow(raw)
         elif any(n.strip().startswith("- ") or n.strip() == "-" for n in nested):
             meta[key] = [
-                _yaml_scalar(_strip_comment(n.strip()[1:].strip()))
-                for n in nested
-                if n.strip().startswith("-")
+                _yaml_scalar(_strip_comment(n.strip()[1:].strip())) for n in nested if n.strip().startswith("-")
             ]
         elif nested:
             sub = _parse_yaml_subset("\n".join(n.strip() for n in nested))
@@ -210,9 +208,7 @@ def _clean_heading(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _heading_sections(
-    lines: list[str], headings: dict[int, tuple[int, str]], skip: set[int]
-) -> list[Section]:
+def _heading_sections(lines: list[str], headings: dict[int, tuple[int, str]], skip: set[int]) -> list[Section]:
     """Cut ``lines`` at the heading lines (index → (level, text)); ``skip`` holds
     lines that are heading markup only (setext underlines)."""
     sections: list[Section] = []
@@ -274,12 +270,7 @@ def _markdown_headings(lines: list[str]) -> tuple[dict[int, tuple[int, str]], se
             and lines[index - 1].strip()
             and not lines[index - 1].startswith(("    ", "\t", ">", "- ", "* ", "+ "))
             and (index - 1) not in underlines
-            and (
-                index < 2
-                or not lines[index - 2].strip()
-                or (index - 2) in headings
-                or (index - 2) in fenced
-            )
+            and (index < 2 or not lines[index - 2].strip() or (index - 2) in headings or (index - 2) in fenced)
         ):
             level = 1 if setext.group(1)[0] == "=" else 2
             headings[index - 1] = (level, _clean_heading(lines[index - 1]))

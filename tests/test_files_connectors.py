@@ -899,3 +899,16 @@ def test_pdf_golden_multicolumn_words() -> None:
 def test_clean_pages_joins_and_strips() -> None:
     pages = clean_pages({1: "Head\nA line with a hy-\nphen\n1", 2: "Head\nB\n2", 3: "Head\nC\n3"})
     assert pages == {1: "A line with a hyphen", 2: "B", 3: "C"}
+
+
+def test_hostile_nesting_in_an_html_file_is_read_in_linear_time(tmp_path: Path) -> None:
+    import time
+
+    from connectors.files import HtmlConnector
+
+    page = tmp_path / "nested.html"
+    page.write_text("<html><body>" + "<div>" * 20000 + "deep text" + "</div>" * 20000 + "</body></html>")
+    started = time.perf_counter()
+    docs = [d for d in HtmlConnector().iter_documents(page) if not isinstance(d, ItemError)]
+    assert time.perf_counter() - started < 5
+    assert docs and "deep text" in docs[0].text

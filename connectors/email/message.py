@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from connectors.base import KIND_EMAIL, Document, Section, to_utc
 from connectors.email.attachments import attachment_text
+from connectors.htmltext import too_many_tags
 
 # Attachments larger than this are listed but their text is not extracted.
 MAX_EXTRACT_BYTES = 50 * 1024 * 1024
@@ -932,7 +933,7 @@ def _tidy(text: str) -> str:
 
 
 def _html_without_quotes(html: str, is_forward: bool) -> str:
-    if _too_many_tags(html):
+    if too_many_tags(html):
         return html  # text-level quote removal still applies
     from bs4 import BeautifulSoup  # imported on use: bs4 is slow to import
 
@@ -957,62 +958,10 @@ def _html_without_quotes(html: str, is_forward: bool) -> str:
     return str(soup)
 
 
-# Above this many tags an HTML body is converted with regular expressions: parsing a
-# tree is quadratic in nesting depth, and spam nests thousands of elements on purpose.
-MAX_HTML_TAGS = 8000
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_HTML_DROP_TAGS = ("script", "style", "head", "title", "template", "noscript")
-_HTML_BREAK = re.compile(r"<(?:br|p|div|tr|li|h[1-6]|table|ul|ol|blockquote|hr|pre)\b[^>]*>", re.I)
-_HTML_TAG = re.compile(r"<[^>]*>")
-
-
-def _drop_elements(html: str) -> str:
-    """Remove script/style/... elements with their content, in one linear scan."""
-    lower = html.translate(_ASCII_LOWER)  # str.lower() may change the length
-    out: list[str] = []
-    pos = 0
-    # next occurrence of each tag, searched again only once passed (keeps it linear)
-    upcoming = {tag: lower.find(f"<{tag}") for tag in _HTML_DROP_TAGS}
-    while True:
-        for tag, at in upcoming.items():
-            if 0 <= at < pos:
-                upcoming[tag] = lower.find(f"<{tag}", pos)
-        found = [(at, tag) for tag, at in upcoming.items() if at >= 0]
-        if not found:
-            out.append(html[pos:])
-            break
-        at, tag = min(found)
-        out.append(html[pos:at])
-        end = lower.find(f"</{tag}", at)
-        if end < 0:
-            break  # unclosed: the rest is not text
-        close = lower.find(">", end)
-        pos = len(html) if close < 0 else close + 1
-    return " ".join(out)
-
-
-def _crude_html_text(html: str) -> str:
-    import html as html_lib
-
-    text = _HTML_BREAK.sub("\n", _drop_elements(html))
-    text = html_lib.unescape(_HTML_TAG.sub(" ", text))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def _too_many_tags(html: str) -> bool:
-    return html.count("<") > MAX_HTML_TAGS
-
-
 def html_text(html: str) -> str:
     from connectors.htmltext import html_to_text
 
-    if _too_many_tags(html):
-        return _crude_html_text(html)
-    try:
-        return html_to_text(html)
-    except Exception:  # noqa: BLE001 - RecursionError on hostile nesting, among others
-        return _crude_html_text(html)
+    return html_to_text(html)
 
 
 # ----------------------------------------------------------------------- documents

@@ -85,11 +85,7 @@ class CsvConnector(Connector):
         def flush(last_row: int) -> None:
             nonlocal block, block_chars
             if block:
-                locator = (
-                    f"row {block_start}"
-                    if block_start == last_row
-                    else f"rows {block_start}-{last_row}"
-                )
+                locator = f"row {block_start}" if block_start == last_row else f"rows {block_start}-{last_row}"
                 sections.append(Section(text="\n".join(block), locator=locator))
             block = []
             block_chars = 0

@@ -75,10 +75,7 @@ def _check_drm(archive: zipfile.ZipFile, names: set[str]) -> None:
         return
     root = _xml(read_zip_member(archive, "META-INF/encryption.xml"), "encryption.xml")
     for method in root.iter():
-        if (
-            _local(method.tag) == "EncryptionMethod"
-            and method.get("Algorithm", "") not in _FONT_OBFUSCATION
-        ):
+        if _local(method.tag) == "EncryptionMethod" and method.get("Algorithm", "") not in _FONT_OBFUSCATION:
             raise ValueError("DRM-protected EPUB: the text is encrypted")
 
 

@@ -14,7 +14,7 @@ from connectors.files.textutil import (
     file_mtime,
     parse_iso_date,
 )
-from connectors.htmltext import soup_to_text
+from connectors.htmltext import crude_html_text, soup_to_text, too_many_tags
 
 MAX_HTML_BYTES = 50 * 1024 * 1024
 
@@ -37,6 +37,9 @@ def parse_html(markup: str) -> tuple[str, str, list[Section], dict[str, Any]]:
     """
     from bs4 import BeautifulSoup
 
+    if too_many_tags(markup):  # parsing a hostile tree is quadratic: text only
+        text = clean_text(crude_html_text(markup))
+        return "", text, [Section(text=text)] if text else [], {"crude_conversion": True}
     soup = BeautifulSoup(markup, "html.parser")
     title = ""
     if soup.title and soup.title.string:

@@ -194,9 +194,7 @@ class OdtConnector(Connector):
             title=props.get("title") or first_heading or path.stem,
             text=text,
             author=props.get("author") or props.get("initial_creator"),
-            timestamp=parse_iso_date(props.get("modified"))
-            or parse_iso_date(props.get("created"))
-            or file_mtime(path),
+            timestamp=parse_iso_date(props.get("modified")) or parse_iso_date(props.get("created")) or file_mtime(path),
             metadata=metadata,
             sections=sections,
         )

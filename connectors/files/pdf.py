@@ -227,9 +227,7 @@ def _collect(messages: Iterator[Sequence[Any]], result: PdfExtraction) -> None:
             raise PdfError(message[2])
 
 
-def _remote_messages(
-    worker: _Worker, request: dict[str, Any], time_limit: float
-) -> Iterator[list[Any]]:
+def _remote_messages(worker: _Worker, request: dict[str, Any], time_limit: float) -> Iterator[list[Any]]:
     """Messages from the worker until "done"/"error"; raises TimeoutError when the
     time limit passes (the caller kills the worker) and EOFError if it died."""
     if not worker.ready:
@@ -327,9 +325,7 @@ def extract_pdf(
 
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"^[ivxlcdm]+$")
-_LIGATURES = str.maketrans(
-    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
-)
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
 # Lines at each end of a page looked at for running headers and footers.
 EDGE_LINES = 3
 # Share of pages a line must repeat on (at an edge) to count as header or footer.
@@ -500,9 +496,7 @@ def pdf_documents(
         title=choose_title(meta, path.stem),
         text="\n\n".join(section.text for section in sections),
         author=meta.get("author") or None,
-        timestamp=parse_iso_date(meta.get("created"))
-        or parse_iso_date(meta.get("modified"))
-        or file_mtime(path),
+        timestamp=parse_iso_date(meta.get("created")) or parse_iso_date(meta.get("modified")) or file_mtime(path),
         metadata=metadata,
         sections=sections,
     )

@@ -16,9 +16,7 @@ from connectors.files.textutil import clean_text, file_mtime
 MAX_RTF_BYTES = 100 * 1024 * 1024
 _CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
 _INFO_FIELD = re.compile(r"\{\\(title|author|subject|keywords|company)\s+((?:[^{}\\]|\\.)*)\}")
-_CREATED = re.compile(
-    r"\{\\creatim\\yr(\d{4})\\mo(\d{1,2})\\dy(\d{1,2})(?:\\hr(\d{1,2}))?(?:\\min(\d{1,2}))?"
-)
+_CREATED = re.compile(r"\{\\creatim\\yr(\d{4})\\mo(\d{1,2})\\dy(\d{1,2})(?:\\hr(\d{1,2}))?(?:\\min(\d{1,2}))?")
 
 
 def _codepage(raw: bytes) -> str:

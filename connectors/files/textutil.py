@@ -266,9 +266,7 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     total = sum(info.file_size for info in infos)
     if len(infos) > MAX_ZIP_MEMBERS or total > MAX_ZIP_UNCOMPRESSED:
         archive.close()
-        raise ValueError(
-            f"zip container too large when unpacked ({len(infos)} members, {total:,} bytes)"
-        )
+        raise ValueError(f"zip container too large when unpacked ({len(infos)} members, {total:,} bytes)")
     return archive
 
 
