@@ -43,7 +43,7 @@ class Satchel:
         with self._lock:
             if self._store is None:
                 self.settings.ensure_home()
-                self._store = Store(self.settings.db_path)
+                self._store = Store(self.settings.db_path, encrypt=self.settings.encrypt)
             return self._store
 
     @property

@@ -52,3 +52,14 @@ class NetworkPolicyError(SatchelError):
     """A configured server address is not private and was not explicitly allowed."""
 
     exit_code = 6
+
+
+class EncryptionError(StoreError):
+    """The store is encrypted and no passphrase could be had (not set, no keyring,
+    no terminal to ask in), or encryption cannot be set up."""
+
+    exit_code = 7
+
+
+class WrongPassphraseError(EncryptionError):
+    """The passphrase given does not open the encrypted store."""

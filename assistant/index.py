@@ -91,9 +91,12 @@ class VectorIndex:
             return "rebuilt"
 
     def _load_file(self) -> tuple[Any, int] | None:
+        from assistant.crypto import unseal
+
         try:
             raw = self.path.read_bytes()
-        except OSError:
+            raw = unseal(self.path, raw)  # a sealed file (encrypted store) back to the plain layout
+        except (OSError, ValueError):
             return None
         if not raw.startswith(_MAGIC):
             return None
@@ -110,14 +113,23 @@ class VectorIndex:
 
     def save(self, generation: int) -> None:
         """Write atomically; a reader sees the old file or the new one, never half."""
+        from assistant.crypto import seal_if_encrypted
+
         with self._lock:
             payload = _faiss().serialize_index(self.index)
             header = json.dumps({"generation": generation, "count": self.size}).encode()
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # beside an encrypted store the file is sealed (AES-256-GCM), else written plain
+            sealed = seal_if_encrypted(
+                self.path, [_MAGIC + header + b"\n", payload], {"generation": generation, "count": self.size}
+            )
             tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
             with open(tmp, "wb") as handle:
-                handle.write(_MAGIC + header + b"\n")
-                handle.write(payload.tobytes())
+                if sealed is None:
+                    handle.write(_MAGIC + header + b"\n")
+                    handle.write(payload.tobytes())
+                else:
+                    handle.write(sealed)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o600)

@@ -110,6 +110,14 @@ class Settings:
     # are used unless this is set to true on purpose.
     llm_server_allow_public: bool = False
 
+    # --- privacy at rest -----------------------------------------------------------
+    # Create a new store encrypted (SQLCipher) and seal the FAISS file (AES-256-GCM)
+    # with the same passphrase, which comes from SATCHEL_PASSPHRASE, the OS keyring or
+    # a prompt (docs/operations.md). An existing plain store is not converted by this
+    # setting, and is refused while it is on: `satchel encrypt` converts it. An
+    # encrypted store is opened encrypted whatever this says.
+    encrypt: bool = False
+
     # --- derived paths (functions of home, never stored) ---------------------------
     @property
     def db_path(self) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import EmbeddingMismatchError, StoreError
+from assistant import db
+from assistant.errors import EmbeddingMismatchError, EncryptionError, StoreError
 
 MIGRATION_SET = "satchel"
 # FTS5 tokenizer: Porter stemming over unicode61 with diacritics folded, so "cafe"
@@ -194,22 +195,33 @@ class Store:
     any number of readers thanks to WAL mode.
     """
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, encrypt: bool = False) -> None:
+        """``encrypt``: create a new store encrypted, and refuse to go on writing
+        into a plain one (``satchel encrypt`` converts it). An existing encrypted
+        store is opened encrypted whatever ``encrypt`` says (see assistant/db.py)."""
         self.path = path
         self.readonly = readonly
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fresh = not path.exists()
-            self.conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            if encrypt and not db.is_new(path) and not db.is_encrypted(path):
+                raise EncryptionError(
+                    f"encrypt is on, but the store {path} is not encrypted: run `satchel encrypt` to "
+                    "encrypt it, or set encrypt = false"
+                )
+            self.conn = db.connect(
+                path, encrypt_new=encrypt, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
             if fresh:
                 os.chmod(path, 0o600)
-            self.conn.row_factory = sqlite3.Row
+            self.encrypted = db.is_cipher(self.conn)
+            db.use_rows(self.conn)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=30000")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except db.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 
     def _migrate(self) -> None:
