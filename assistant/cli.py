@@ -357,8 +357,11 @@ def cmd_demo(app: Any, args: argparse.Namespace) -> int:
 
 
 def run_tui(app: Any) -> int:
+    from assistant.db import is_encrypted
     from assistant.tui.app import create_app
 
+    if is_encrypted(app.settings.db_path):
+        app.store  # noqa: B018 - ask for the passphrase now, before the app takes the terminal
     create_app(app).run()
     return 0
 

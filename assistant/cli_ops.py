@@ -1,4 +1,5 @@
-"""The operations commands of the CLI: ``forget``, ``export``, ``backup``, ``doctor``.
+"""The operations commands of the CLI: ``forget``, ``export``, ``backup``, ``doctor``,
+``encrypt`` and ``decrypt``.
 
 ``assistant/cli.py`` calls :func:`register_ops` while building its parser and
 :func:`dispatch_ops` before its own dispatch. JSON goes to stdout only, messages to
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OPS_COMMANDS = ("forget", "export", "backup", "doctor")
+OPS_COMMANDS = ("forget", "export", "backup", "doctor", "encrypt", "decrypt")
 EXIT_DOCTOR_FAILED = 1
 
 
@@ -49,6 +50,24 @@ def register_ops(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("doctor", help="check the installation and the store, and say what to fix")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "encrypt",
+        help="encrypt the store (SQLCipher) and the index file with a passphrase",
+        description=(
+            "Encrypt the store and seal the FAISS file with a passphrase, from SATCHEL_PASSPHRASE or "
+            "asked twice on the terminal; creates an empty encrypted store when there is none. Close "
+            "the TUI and `satchel watch` first. On an encrypted store: checks the passphrase and seals "
+            "an index file left plain. See docs/operations.md for what this protects."
+        ),
+    )
+    p.add_argument("--keyring", action="store_true", help="also save the passphrase in the OS keyring")
+    p.add_argument("--wait", action="store_true", help="wait for a running indexer instead of exiting")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("decrypt", help="turn an encrypted store back into plain SQLite")
+    p.add_argument("--wait", action="store_true", help="wait for a running indexer instead of exiting")
     p.add_argument("--json", action="store_true")
 
 
@@ -127,6 +146,35 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
                 f"backed up {result['documents']} documents to {result['database']} "
                 f"({result['bytes'] / 1e6:.1f} MB, {index}) in {result['seconds']:.1f}s"
             )
+        return 0
+
+    if command == "encrypt":
+        result = ops.encrypt_store(app, keyring=args.keyring, wait=args.wait)
+        if args.json:
+            _print_json(result)
+        else:
+            store = {
+                "created": "created an empty encrypted store",
+                "encrypted": "store encrypted",
+                "already encrypted": "the store was already encrypted; passphrase checked",
+            }[result["store"]]
+            sealed = {"sealed": "; index file sealed", "removed": "; damaged index file removed (rebuilt)"}
+            _err(store + sealed.get(result["index"], ""))
+            if result["keyring"]:
+                _err(f"passphrase saved in the OS keyring ({result['keyring']})")
+        return 0
+
+    if command == "decrypt":
+        result = ops.decrypt_store(app, wait=args.wait)
+        if args.json:
+            _print_json(result)
+        elif result["store"] == "decrypted":
+            _err(
+                "store decrypted: it is plain SQLite again"
+                + ("; passphrase removed from the OS keyring" if result["keyring_removed"] else "")
+            )
+        else:
+            _err("the store is not encrypted; nothing to do")
         return 0
 
     if command == "doctor":

@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from assistant.errors import SatchelError, SourceError, StoreError
+from assistant import crypto, db
+from assistant.errors import EncryptionError, SatchelError, SourceError, StoreError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -309,7 +310,7 @@ def erase_free_space(store: Store) -> bool:
     deleted text survives in the files. Returns whether the WAL could be truncated."""
     try:
         store.conn.execute("VACUUM")
-    except sqlite3.OperationalError as exc:
+    except db.OperationalError as exc:
         raise StoreError(
             f"the data was deleted, but compacting the store failed ({exc}); free some disk space "
             "and run the same `satchel forget` again (it is safe to repeat)"
@@ -490,10 +491,11 @@ def _index_generation(path: Path) -> int | None:
     try:
         with open(path, "rb") as handle:
             head = handle.read(4096)
-        if not head.startswith(_MAGIC):
+        magic = next((m for m in (_MAGIC, crypto.INDEX_MAGIC) if head.startswith(m)), None)
+        if magic is None:
             return None
-        end = head.index(b"\n", len(_MAGIC))
-        return int(json.loads(head[len(_MAGIC) : end]).get("generation", -2))
+        end = head.index(b"\n", len(magic))
+        return int(json.loads(head[len(magic) : end]).get("generation", -2))
     except (OSError, ValueError):
         return None
 
@@ -524,10 +526,13 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     try:
-        src = sqlite3.connect(str(source), timeout=30.0)
+        # an encrypted store is copied encrypted, with the same passphrase (the backup
+        # API copies pages between two connections keyed alike)
+        src = db.connect(source, timeout=30.0)
         try:
             src.execute("PRAGMA busy_timeout=30000")
-            dst = sqlite3.connect(str(tmp))
+            key = crypto.passphrase_for(settings.home)[0] if db.is_cipher(src) else None
+            dst = db.connect_with_key(tmp, key)
             try:
                 src.backup(dst)  # pages=-1: the whole database from one snapshot
                 dst.execute("PRAGMA journal_mode=DELETE")
@@ -550,7 +555,7 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
             leftover.unlink(missing_ok=True)  # an old copy's journal must not meet the new file
         os.replace(tmp, target)
         _fsync_dir(dest)
-    except sqlite3.Error as exc:
+    except db.Error as exc:
         raise StoreError(f"backup of {source} failed: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
@@ -587,6 +592,173 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
         # a writer may have moved on between the two copies: then the index is rebuilt
         # from the copied vectors when the backup is opened
         "index_current": index_copied and index_generation == generation,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+# --- encryption ----------------------------------------------------------------------------
+def _zero_fill(fd: int) -> None:
+    """Overwrite a file's bytes with zeros, best effort: on SSDs, copy-on-write and
+    journaling file systems the old blocks may survive elsewhere (docs/operations.md)."""
+    size = os.fstat(fd).st_size
+    block = b"\0" * (1 << 20)
+    os.lseek(fd, 0, os.SEEK_SET)
+    written = 0
+    while written < size:
+        written += os.write(fd, block[: min(len(block), size - written)])
+    os.fsync(fd)
+
+
+def _replace_file(path: Path, data_file: Path, *, shred_old: bool) -> None:
+    """Rename ``data_file`` over ``path`` atomically, then zero the old file's bytes."""
+    old_fd = os.open(path, os.O_RDWR) if shred_old and path.is_file() else None
+    try:
+        os.chmod(data_file, 0o600)
+        os.replace(data_file, path)
+        _fsync_dir(path.parent)
+        if old_fd is not None:
+            _zero_fill(old_fd)
+    finally:
+        if old_fd is not None:
+            os.close(old_fd)
+
+
+def _write_replacing(path: Path, data: bytes, *, shred_old: bool) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _replace_file(path, tmp, shred_old=shred_old)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _quiesce(settings: Settings) -> None:
+    """Checkpoint and truncate the WAL, or refuse: another process (an open TUI,
+    `satchel watch`) still has the store open and would go on with the old file."""
+    conn = db.connect(settings.db_path, timeout=5.0, isolation_level=None)
+    try:
+        if not _checkpoint_truncate(conn):
+            raise StoreError(
+                "another Satchel process (the TUI, `satchel watch`?) has the store open; close it and run this again"
+            )
+    finally:
+        conn.close()
+
+
+def _convert_store(settings: Settings, src_key: str | None, dst_key: str | None) -> None:
+    path = settings.db_path
+    _quiesce(settings)
+    tmp = path.with_name(f".{path.name}.convert{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        db.export(path, tmp, src_key, dst_key)
+        for leftover in ("-wal", "-shm"):  # the old file's, empty after the checkpoint
+            path.with_name(path.name + leftover).unlink(missing_ok=True)
+        # the plain original is zeroed after the encrypted copy is in place
+        _replace_file(path, tmp, shred_old=dst_key is not None)
+    except db.Error as exc:
+        raise StoreError(f"converting {path} failed, the store is unchanged: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _seal_index_file(settings: Settings) -> str:
+    """Seal a plain FAISS file beside an encrypted store (its old bytes zeroed)."""
+    from assistant.index import _MAGIC
+
+    path = settings.index_path
+    if not path.is_file():
+        return "none"
+    raw = path.read_bytes()
+    if crypto.is_sealed(raw):
+        return "sealed"
+    if not raw.startswith(_MAGIC):
+        path.unlink()  # not ours or damaged: rebuilt from the stored vectors
+        return "removed"
+    header = json.loads(raw[len(_MAGIC) : raw.index(b"\n", len(_MAGIC))])
+    public = {"generation": header.get("generation"), "count": header.get("count")}
+    _write_replacing(path, crypto.seal(path.parent, [raw], public), shred_old=True)
+    return "sealed"
+
+
+def encrypt_store(app: Satchel, *, keyring: bool = False, wait: bool = False) -> dict[str, Any]:
+    """Encrypt the store (SQLCipher, via ``sqlcipher_export``) and seal the FAISS
+    file; create an empty encrypted store when there is none. On a store already
+    encrypted it checks the passphrase, seals a plain FAISS file left beside it and,
+    with ``keyring``, saves the passphrase in the OS keyring.
+
+    The passphrase: ``SATCHEL_PASSPHRASE``, else asked twice on the terminal.
+    """
+    from assistant.store import Store
+
+    started = time.monotonic()
+    settings = app.settings
+    path = settings.db_path
+    settings.ensure_home()
+    with app.writer_lock(wait=wait):
+        app.close()  # our own connection must not keep the old file open
+        if db.is_encrypted(path):
+            db.connect(path).close()  # checks the passphrase, remembers it
+            passphrase = crypto.passphrase_for(settings.home)[0]
+            action = "already encrypted"
+        else:
+            passphrase = crypto.passphrase_for(settings.home, new=True)[0]
+            if db.is_new(path):
+                crypto.remember(settings.home, passphrase)
+                Store(path, encrypt=True).close()
+                action = "created"
+            else:
+                _convert_store(settings, None, passphrase)
+                crypto.remember(settings.home, passphrase)
+                action = "encrypted"
+        index = _seal_index_file(settings)
+        saved_in = crypto.keyring_set(settings.home, passphrase) if keyring else None
+    log.info("encrypt: store %s, index %s", action, index)
+    return {
+        "store": action,
+        "index": index,
+        "keyring": saved_in,
+        "database": str(path),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def decrypt_store(app: Satchel, *, wait: bool = False) -> dict[str, Any]:
+    """Turn an encrypted store back into plain SQLite (and the FAISS file plain);
+    the passphrase is removed from the OS keyring. Encrypting again afterwards is
+    how the passphrase is changed."""
+    started = time.monotonic()
+    settings = app.settings
+    path = settings.db_path
+    with app.writer_lock(wait=wait):
+        app.close()
+        if not db.is_encrypted(path):
+            return {"store": "not encrypted", "index": "unchanged", "keyring_removed": False, "seconds": 0.0}
+        db.connect(path).close()  # checks the passphrase, remembers it
+        passphrase = crypto.passphrase_for(settings.home)[0]
+        index = "none"
+        if settings.index_path.is_file():
+            raw = settings.index_path.read_bytes()
+            index = "plain"
+            if crypto.is_sealed(raw):
+                try:
+                    _write_replacing(settings.index_path, crypto.unseal(settings.index_path, raw), shred_old=False)
+                except ValueError:
+                    settings.index_path.unlink()  # damaged: rebuilt from the stored vectors
+                    index = "removed"
+        _convert_store(settings, passphrase, None)
+        removed = crypto.keyring_delete(settings.home)
+        crypto.forget_unlocked()
+    log.info("decrypt: store decrypted, index %s", index)
+    return {
+        "store": "decrypted",
+        "index": index,
+        "keyring_removed": removed,
         "seconds": round(time.monotonic() - started, 3),
     }
 
@@ -652,6 +824,54 @@ def check_permissions(settings: Settings) -> Check:
             f"chown -R $USER {_shell(home)}",
         )
     return Check("permissions", OK, f"{home} 0700, data files 0600")
+
+
+def check_encryption(settings: Settings) -> Check:
+    """Whether the store and the FAISS file are encrypted, and where the key comes from.
+    Reads file headers only: it needs no passphrase."""
+    store_file, index_file = settings.db_path, settings.index_path
+    if not store_file.is_file() or db.is_new(store_file):
+        new = "encrypted (encrypt = true)" if settings.encrypt else "plain (encrypt = false)"
+        return Check("encryption", OK, f"no store yet; it will be created {new}")
+    if not db.is_encrypted(store_file):
+        if settings.encrypt:
+            return Check(
+                "encryption",
+                FAIL,
+                "encrypt = true, but the store is not encrypted (Satchel refuses to open it so)",
+                "satchel encrypt (converts it), or set encrypt = false",
+            )
+        return Check(
+            "encryption",
+            OK,
+            "store not encrypted: protected by file permissions only (encrypt = false)",
+            "satchel encrypt, to encrypt it with a passphrase",
+        )
+    sources = []
+    if os.environ.get(crypto.ENV_PASSPHRASE):
+        sources.append(crypto.ENV_PASSPHRASE)
+    backend = crypto.keyring_backend()
+    if backend and crypto.keyring_get(settings.home):
+        sources.append(f"the OS keyring ({backend})")
+    if crypto.interactive():
+        sources.append("a prompt")
+    key = "passphrase from " + (", ".join(sources) if sources else "nowhere in this session")
+    detail = f"store encrypted (SQLCipher {db.cipher_version() or '?'})"
+    if index_file.is_file():
+        try:
+            with open(index_file, "rb") as handle:
+                sealed = crypto.is_sealed(handle.read(len(crypto.INDEX_MAGIC)))
+        except OSError:
+            sealed = False
+        if not sealed:
+            return Check(
+                "encryption",
+                WARN,
+                f"{detail}, but {index_file.name} is not: its vectors are readable",
+                "satchel encrypt (seals the index file)",
+            )
+        detail += f", {index_file.name} sealed (AES-256-GCM)"
+    return Check("encryption", OK, f"{detail}; {key}")
 
 
 def _shell(path: Path) -> str:
@@ -783,8 +1003,8 @@ def check_llama_build() -> Check:
 
 
 def _store_connection(settings: Settings) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(settings.db_path), timeout=5.0)
-    conn.row_factory = sqlite3.Row
+    conn = db.connect(settings.db_path, timeout=5.0)
+    db.use_rows(conn)
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
@@ -792,7 +1012,7 @@ def _store_connection(settings: Settings) -> sqlite3.Connection:
 def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
     try:
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
-    except sqlite3.DatabaseError as exc:
+    except db.DatabaseError as exc:
         return Check(
             "store",
             FAIL,
@@ -808,7 +1028,7 @@ def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
         )
     try:
         conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
-    except sqlite3.OperationalError as exc:
+    except db.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             return Check("store", OK, "integrity_check ok; full-text check skipped: an indexer is writing")
         return Check(
@@ -817,7 +1037,7 @@ def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
             f"full-text index damaged: {exc}",
             "rebuild it: sqlite3 satchel.db \"INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')\"",
         )
-    except sqlite3.DatabaseError as exc:
+    except db.DatabaseError as exc:
         return Check(
             "store",
             FAIL,
@@ -898,23 +1118,34 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
         checks.append(Check("model", FAIL, f"cannot read the model: {exc}", "scripts/install.sh"))
     stored_model: str | None = None
     dimension: int | None = None
+    checks.append(check_encryption(settings))
     if settings.db_path.is_file():
-        conn = _store_connection(settings)
         try:
-            checks.append(check_store(settings, conn))
-            if checks[-1].status != FAIL:
-                with contextlib.suppress(sqlite3.Error):
-                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-                    stored_model = meta.get("embedding_model")
-                    dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
-                try:
-                    checks.append(check_index(settings, conn, dimension or app.embedder.dimension))
-                except (sqlite3.Error, SatchelError) as exc:
-                    checks.append(Check("index", FAIL, f"cannot compare index and store: {exc}"))
-        except sqlite3.Error as exc:
-            checks.append(Check("store", FAIL, f"{settings.db_path}: {exc}", "restore it from a backup"))
-        finally:
-            conn.close()
+            conn = _store_connection(settings)
+        except db.Error + (EncryptionError,) as exc:
+            fix = (
+                f"give the passphrase ({crypto.ENV_PASSPHRASE}=… satchel doctor, or run it in a terminal)"
+                if isinstance(exc, EncryptionError)
+                else "restore it from a backup"
+            )
+            checks.append(Check("store", FAIL, f"{settings.db_path}: {exc}", fix))
+            conn = None
+        if conn is not None:
+            try:
+                checks.append(check_store(settings, conn))
+                if checks[-1].status != FAIL:
+                    with contextlib.suppress(*db.Error):
+                        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                        stored_model = meta.get("embedding_model")
+                        dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
+                    try:
+                        checks.append(check_index(settings, conn, dimension or app.embedder.dimension))
+                    except db.Error + (SatchelError,) as exc:
+                        checks.append(Check("index", FAIL, f"cannot compare index and store: {exc}"))
+            except db.Error as exc:
+                checks.append(Check("store", FAIL, f"{settings.db_path}: {exc}", "restore it from a backup"))
+            finally:
+                conn.close()
     else:
         checks.append(Check("store", OK, "no store yet; `satchel add PATH` and `satchel index` create it"))
     checks.append(check_embedder(app, stored_model))
