@@ -699,6 +699,8 @@ def encrypt_store(app: Satchel, *, keyring: bool = False, wait: bool = False) ->
     started = time.monotonic()
     settings = app.settings
     path = settings.db_path
+    if keyring and crypto.keyring_backend() is None:
+        crypto.keyring_set(settings.home, "")  # says there is no keyring, before anything changes
     settings.ensure_home()
     with app.writer_lock(wait=wait):
         app.close()  # our own connection must not keep the old file open

@@ -235,10 +235,17 @@ def test_passphrase_from_the_keyring(satchel_home: Path, tmp_path: Path, monkeyp
         app.close()
 
 
-def test_no_keyring_backend_is_said_plainly(satchel_home: Path) -> None:
+def test_no_keyring_backend_is_said_plainly(satchel_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert crypto.keyring_backend() is None and crypto.keyring_get(satchel_home) is None
     with pytest.raises(EncryptionError, match="no OS keyring"):
         crypto.keyring_set(satchel_home, "x")
+    # `satchel encrypt --keyring` says so before it changes anything
+    monkeypatch.setenv(crypto.ENV_PASSPHRASE, PASSPHRASE)
+    app = make_app(satchel_home)
+    with pytest.raises(EncryptionError, match="no OS keyring"):
+        ops.encrypt_store(app, keyring=True)
+    assert not (satchel_home / "satchel.db").exists()
+    app.close()
 
 
 # --- turning it on and off ----------------------------------------------------------------
@@ -325,3 +332,16 @@ def test_a_damaged_sealed_index_is_rebuilt_not_trusted(enc_app: Any, tmp_path: P
     assert index._load_file() is None
     assert index.open(enc_app.store) == "rebuilt"
     assert ops._index_generation(path) == enc_app.store.generation()  # the clear header still reads
+
+
+def test_forget_on_an_encrypted_store(enc_app: Any, tmp_path: Path, satchel_home: Path) -> None:
+    index_and_check(enc_app, tmp_path)
+    report = ops.forget(
+        enc_app, document=int(enc_app.store.scalar("SELECT id FROM documents WHERE instr(text, ?)", (CANARY,)))
+    )
+    assert report.documents == 1 and report.wal_cleared
+    assert not any(CANARY in t for t in found(enc_app, CANARY, "bm25"))
+    assert any("focaccia" in t for t in found(enc_app, "focaccia rosemary", "hybrid"))
+    assert db.is_encrypted(satchel_home / "satchel.db")  # VACUUM keeps it encrypted
+    assert_not_plain_faiss(satchel_home / "index.faiss")
+    assert_nowhere(satchel_home, b"focaccia")
