@@ -66,7 +66,13 @@ class NumpyBertEncoder:
         self.tokenizer = load_tokenizer(model_dir)
         raw = load_file(str(model_dir / "model.safetensors"))
         prefix = "bert." if any(k.startswith("bert.") for k in raw) else ""
-        self.w: dict[str, Any] = {k[len(prefix) :]: v.astype(np.float32) for k, v in raw.items()}
+        # Linear-layer weights are kept transposed and contiguous, (in, out): x @ W is
+        # about a quarter faster than x @ W.T on a strided view for one short query.
+        self.w: dict[str, Any] = {}
+        for key, value in raw.items():
+            name = key[len(prefix) :]
+            linear = name.startswith("encoder.layer.") and name.endswith(".weight") and value.ndim == 2
+            self.w[name] = np.ascontiguousarray(value.T if linear else value, dtype=np.float32)
         self.heads = int(self.config["num_attention_heads"])
         self.layers = int(self.config["num_hidden_layers"])
         self.eps = float(self.config.get("layer_norm_eps", 1e-12))
@@ -89,7 +95,7 @@ class NumpyBertEncoder:
             p = f"encoder.layer.{i}."
 
             def dense(t: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                return t @ w[p + name + ".weight"] + w[p + name + ".bias"]
 
             q = dense(x, "attention.self.query").reshape(n, self.heads, head).transpose(1, 0, 2)
             k = dense(x, "attention.self.key").reshape(n, self.heads, head).transpose(1, 0, 2)

@@ -592,6 +592,9 @@ class Store:
         )
         return rows[0] if rows else None
 
+    def vector_count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM vectors") or 0)
+
     def counts(self) -> dict[str, int]:
         return {
             "documents": int(self.scalar("SELECT count(*) FROM documents") or 0),

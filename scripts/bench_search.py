@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", type=Path, help="build the store here once and reuse it on later runs")
     args = parser.parse_args()
 
     from assistant.core import Satchel
@@ -105,9 +106,10 @@ def main() -> int:
     queries = [json.loads(x)["text"] for x in (SCIFACT / "queries.jsonl").read_text().splitlines() if x.strip()]
     queries = queries[: args.queries]
     with tempfile.TemporaryDirectory(prefix="satchel-search-") as tmp:
-        home = Path(tmp) / "home"
+        home = args.keep or Path(tmp) / "home"
         started = time.perf_counter()
-        build_store(home, args.chunks)
+        if not (home / "satchel.db").exists():
+            build_store(home, args.chunks)
         build_s = time.perf_counter() - started
         app = Satchel(load_settings({"home": str(home)}))
         app.search("warm up")  # open the index and the query encoder once

@@ -371,3 +371,27 @@ def test_removing_a_source_promotes_its_duplicate_kept_elsewhere(fake_app, tmp_p
     fake_app.sync()  # the copy in export-b is indexed now
     hits = fake_app.search("Heron budget", mode="bm25").results
     assert hits and "export-b" in hits[0].source
+
+
+def test_bm25_with_common_words_over_budget_matches_exact_scores(fake_app, tmp_path: Path, monkeypatch) -> None:
+    """When the query's words match more rows than the budget, the rare words pick the
+    candidates and the common words still count in their scores: the top results and
+    their scores equal exact BM25's for every chunk that has a rare word."""
+    from assistant import search as search_module
+
+    root = tmp_path / "budget"
+    for i in range(40):
+        rare = " osprey" if i % 10 == 0 else ""
+        write(root / f"n{i:02}.txt", f"Meeting notes {i} about the harbour{rare}. " + "harbour " * (i % 4))
+    fake_app.add_source(root)
+    fake_app.sync()
+    searcher = fake_app.searcher()
+    exact = searcher.bm25("harbour osprey", Filters(), 4)
+    monkeypatch.setattr(search_module, "BM25_ROW_BUDGET", 5)
+    pruned = searcher.bm25("harbour osprey", Filters(), 4)
+    assert [cid for cid, _ in pruned] == [cid for cid, _ in exact]
+    assert [round(s, 6) for _, s in pruned] == [round(s, 6) for _, s in exact]
+    # more results asked for than the rare word can supply: exact scoring again
+    many = searcher.bm25("harbour osprey", Filters(), 20)
+    monkeypatch.setattr(search_module, "BM25_ROW_BUDGET", 10_000)
+    assert many == searcher.bm25("harbour osprey", Filters(), 20)
