@@ -1,7 +1,12 @@
 """The FAISS vector index: a cache derived from the vectors stored in SQLite.
 
-Ids are chunk rowids (``IndexIDMap2``), search is exact inner product on normalised
-vectors (cosine). The file records the store generation it was built at; a file that
+Ids are chunk rowids. Search is exact inner product on normalised vectors (cosine)
+while that stays fast; past ``EXACT_LIMIT`` vectors the index becomes an inverted
+file over 8-bit scalar-quantized vectors (IVF-SQ8: a quarter of the memory, a few
+percent of the vectors scanned per query), chosen over HNSW because it supports
+removal and is quick to build (docs/benchmarks.md has the measurements). The switch
+and later retraining happen at the end of a sync, built beside the serving index
+and swapped in, so queries are never blocked. The file records the store generation it was built at; a file that
 is missing, damaged or stale is rebuilt from the stored vectors, without embedding
 anything again. Saving is atomic (temp file, fsync, rename), so a crash leaves
 either the old file or the new one.
@@ -23,6 +28,20 @@ _MAGIC = b"SATCHEL-FAISS-1\n"
 # Below this many allowed ids a filtered search scores the stored vectors directly
 # (exact, and cheaper than a selector over the whole index).
 _DIRECT_FILTER_LIMIT = 20_000
+# Exact search up to this many vectors (15 ms at 100k on 2 cores, growing linearly);
+# an IVF-SQ8 index above it. Below half of it an IVF index turns exact again.
+EXACT_LIMIT = 100_000
+# Lists probed per query; with ivf_lists() below this keeps recall@10 >= 0.95 of exact
+# search (measured at 100k and 1M, docs/benchmarks.md).
+IVF_NPROBE = 24
+# Training points per list (FAISS warns below 39).
+_TRAINING_PER_LIST = 40
+
+
+def ivf_lists(count: int) -> int:
+    """Inverted lists for ``count`` vectors: about 2·sqrt(n), so each probe scans a
+    list of about sqrt(n)/2 vectors."""
+    return int(min(16_384, max(256, 2 * int(count**0.5))))
 
 
 def _faiss() -> Any:
@@ -41,6 +60,7 @@ class VectorIndex:
         self.generation = -1
         self._lock = threading.RLock()
         self._index: Any = None
+        self._saved_generation = -1
 
     # --- building -----------------------------------------------------------------
     def _empty(self) -> Any:
@@ -57,14 +77,62 @@ class VectorIndex:
     def size(self) -> int:
         return int(self.index.ntotal)
 
+    @property
+    def kind(self) -> str:
+        """"exact" or "ivf-sq8", for status and benchmarks."""
+        return "ivf-sq8" if hasattr(self.index, "nlist") else "exact"
+
+    def _build(self, store: Store, count: int) -> Any:
+        """A new index of the kind that suits ``count`` vectors, filled from the store."""
+        faiss = _faiss()
+        if count < EXACT_LIMIT:
+            index = self._empty()
+        else:
+            lists = ivf_lists(count)
+            quantizer = faiss.IndexFlatIP(self.dimension)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, self.dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            faiss.omp_set_num_threads(os.cpu_count() or 1)  # k-means uses every core
+            try:
+                index.train(_sample(store, count, lists * _TRAINING_PER_LIST))
+            finally:
+                faiss.omp_set_num_threads(1)
+            index.nprobe = IVF_NPROBE
+        for ids, matrix in store.iter_vectors():
+            index.add_with_ids(np.ascontiguousarray(matrix), ids)
+        return index
+
     def rebuild(self, store: Store) -> None:
         """Rebuild from the stored vectors (no re-embedding)."""
         with self._lock:
-            index = self._empty()
-            for ids, matrix in store.iter_vectors():
-                index.add_with_ids(np.ascontiguousarray(matrix), ids)
-            self._index = index
+            self._index = self._build(store, store.vector_count())
             self.generation = store.generation()
+            self._saved_generation = -1  # the file holds another index now
+
+    def needs_reshaping(self) -> bool:
+        """Whether the index kind no longer suits its size: exact past EXACT_LIMIT, IVF
+        below half of it, or IVF trained for a store a quarter of today's size."""
+        count = self.size
+        if self.kind == "exact":
+            return count >= EXACT_LIMIT
+        if count < EXACT_LIMIT // 2:
+            return True
+        return ivf_lists(count) >= 2 * int(self.index.nlist)
+
+    def reshape(self, store: Store) -> bool:
+        """Rebuild as the kind that suits the store's size, if it changed. The new index
+        is built beside the serving one (searches go on meanwhile) and swapped in.
+        The caller is the only writer, so nothing changes the store during the build."""
+        if not self.needs_reshaping():
+            return False
+        generation = store.generation()
+        fresh = self._build(store, store.vector_count())
+        with self._lock:
+            self._index = fresh
+            self.generation = generation
+            self._saved_generation = -1
+        return True
 
     def open(self, store: Store) -> str:
         """Load the saved index if it agrees with the store, else rebuild it.
@@ -85,6 +153,7 @@ class VectorIndex:
                 if saved_generation == generation and int(index.ntotal) == expected_count:
                     self._index = index
                     self.generation = generation
+                    self._saved_generation = generation
                     return "loaded"
             if expected_count == 0:
                 self._index = self._empty()
@@ -112,6 +181,8 @@ class VectorIndex:
             return None
         if int(index.d) != self.dimension:
             return None
+        if hasattr(index, "nprobe"):
+            index.nprobe = IVF_NPROBE
         return index, int(header.get("generation", -2))
 
     def save(self, generation: int) -> None:
@@ -119,6 +190,8 @@ class VectorIndex:
         from assistant.crypto import seal_if_encrypted
 
         with self._lock:
+            if generation == self._saved_generation and self.path.exists():
+                return  # the file already holds this generation (a no-op sync)
             payload = _faiss().serialize_index(self.index)
             header = json.dumps({"generation": generation, "count": self.size}).encode()
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +211,7 @@ class VectorIndex:
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
             self.generation = generation
+            self._saved_generation = generation
 
     # --- changing -----------------------------------------------------------------
     def add(self, ids: list[int] | np.ndarray, vectors: np.ndarray) -> None:
@@ -183,7 +257,11 @@ class VectorIndex:
                 return [(int(ids[i]), float(scores[i])) for i in top]
             faiss = _faiss()
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
+            if self.kind == "exact":
+                params = faiss.SearchParameters(sel=selector)
+            else:
+                # a selective filter leaves fewer allowed vectors per list: probe more
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=IVF_NPROBE * 4)
             with self._lock:
                 scores, ids = self.index.search(query, k, params=params)
         else:
@@ -192,3 +270,10 @@ class VectorIndex:
                     return []
                 scores, ids = self.index.search(query, min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+def _sample(store: Store, count: int, wanted: int) -> np.ndarray:
+    """About ``wanted`` stored vectors spread evenly over the store, for training."""
+    step = max(1, count // max(1, wanted))
+    parts = [matrix[::step] for _, matrix in store.iter_vectors()]
+    return np.ascontiguousarray(np.concatenate(parts)[:wanted] if parts else np.zeros((0, 0), np.float32))

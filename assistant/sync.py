@@ -290,6 +290,7 @@ class Indexer:
         for source in self.store.sources():
             if source_ids is None or source["id"] in source_ids:
                 self.store.conn.execute("UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source["id"],))
+        self.index.reshape(self.store)  # exact <-> IVF as the store crosses EXACT_LIMIT
         self.index.save(self.store.generation())
         report.seconds = time.monotonic() - started
         return report
