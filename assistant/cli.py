@@ -78,6 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--quiet", action="store_true", help="no progress, only a one-line summary")
         p.add_argument("--wait", action="store_true", help="wait for another running indexer instead of exiting")
+        p.add_argument(
+            "--no-reembed",
+            dest="reembed",
+            action="store_false",
+            help="after a change of embedding_model, do not re-embed now (the old model keeps serving)",
+        )
+
+    p = sub.add_parser(
+        "reembed",
+        help="after a change of embedding_model: embed every chunk with it, then switch over",
+        description=(
+            "Embed every stored chunk with the configured embedding model while the store's current "
+            "model keeps serving search, then switch the store and the index over in one step. "
+            "Resumable: an interrupted run goes on where it stopped. `satchel index` does the same "
+            "after its sync (unless --no-reembed)."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress, only a one-line summary")
+    p.add_argument("--wait", action="store_true", help="wait for another running indexer instead of exiting")
 
     p = sub.add_parser("search", help="hybrid keyword + semantic search")
     p.add_argument("query")
@@ -148,12 +168,21 @@ def _filters(app: Any, args: argparse.Namespace) -> Any:
     return Filters(kinds=list(args.kind), sources=sources, persons=list(args.person), after=after, before=before)
 
 
+def _files_and_chunks(p: Any) -> str:
+    return f"{p.units_done}/{p.units_total} files {p.chunks} chunks"
+
+
+def _reembedded_chunks(p: Any) -> str:
+    return f"{p.done}/{p.total} chunks re-embedded"
+
+
 class ProgressPrinter:
     """A progress line with ETA on stderr: redrawn in a terminal, every 10 s otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, describe: Any = _files_and_chunks) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
+        self.describe = describe
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
@@ -165,7 +194,7 @@ class ProgressPrinter:
         width = 24
         filled = int(width * p.fraction)
         bar = "█" * filled + "░" * (width - filled)
-        line = f"{bar} {p.fraction:6.1%} {p.units_done}/{p.units_total} files {p.chunks} chunks{eta_text}"
+        line = f"{bar} {p.fraction:6.1%} {self.describe(p)}{eta_text}"
         if self.tty:
             sys.stderr.write("\r" + line[: os.get_terminal_size(2).columns - 1])
         else:
@@ -186,20 +215,45 @@ def _summary(report: Any) -> str:
 
 
 def cmd_index(app: Any, args: argparse.Namespace) -> int:
+    from assistant.reembed import summary_line
+
     printer = None if (args.quiet or args.json) else ProgressPrinter()
-    report = app.sync(progress=printer, wait=args.wait)
+    reembed_printer = None if (args.quiet or args.json) else ProgressPrinter(_reembedded_chunks)
+    report = app.sync(progress=printer, wait=args.wait, reembed=args.reembed, reembed_progress=reembed_printer)
     log_index_report(report, args.command)
     if printer:
         printer.done()
+    if reembed_printer:
+        reembed_printer.done()
     if args.json:
         _print_json(report.as_json())
     else:
         _err(_summary(report))
+        if report.reembed is not None:
+            _err(summary_line(report.reembed))
+        elif not args.reembed and (state := app.reembed_state()) is not None:
+            _err(f"re-embedding for {state['model']} left for later: {state['done']}/{state['total']} chunks done")
         for error in report.error_list[:20]:
             _err(f"  error: {error['path']}{' #' + str(error['item']) if error['item'] else ''}: {error['reason']}")
         if len(report.error_list) > 20:
             _err(f"  … and {len(report.error_list) - 20} more (satchel status)")
     return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def cmd_reembed(app: Any, args: argparse.Namespace, logger: Any) -> int:
+    from assistant.reembed import summary_line
+
+    printer = None if (args.quiet or args.json) else ProgressPrinter(_reembedded_chunks)
+    report = app.reembed(printer, wait=args.wait)
+    if printer:
+        printer.done()
+    data = report.as_json()
+    logger.info("%s", summary_line(data))
+    if args.json:
+        _print_json(data)
+    else:
+        _err(summary_line(data))
+    return EXIT_OK
 
 
 def cmd_search(app: Any, args: argparse.Namespace) -> int:
@@ -325,6 +379,12 @@ def cmd_status(app: Any, args: argparse.Namespace) -> int:
     print(f"documents:   {status['documents']}   chunks: {status['chunks']}   errors: {status['errors']}")
     print(f"store:       {status['store_bytes'] / 1e6:.1f} MB   index: {status['index_bytes'] / 1e6:.1f} MB")
     print(f"embeddings:  {status['embedding_model']} ({status['embedding_dim']} dims, {status['embedding_precision']})")
+    if status["reembed"]:
+        r = status["reembed"]
+        print(
+            f"re-embedding for model {r['model']}: {r['done']}/{r['total']} chunks "
+            "(`satchel reembed` or `satchel index` goes on; search uses the model above until it is done)"
+        )
     print(f"answers:     {status['llm_model']}")
     print("sources:")
     for s in status["sources"]:
@@ -431,6 +491,9 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
     if command in ("index", "reindex"):
         with logged_run(app.settings, command):
             return cmd_index(app, args)
+    if command == "reembed":
+        with logged_run(app.settings, command) as logger:
+            return cmd_reembed(app, args, logger)
     if command == "search":
         return cmd_search(app, args)
     if command == "ask":

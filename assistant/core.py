@@ -3,25 +3,33 @@
 Everything heavy (the store, the embedder, the FAISS index, the language model) is
 opened on first use, so constructing a :class:`Satchel` costs nothing and the TUI
 can show itself before any of it is ready.
+
+Two embedding models can be in play: the configured one (:attr:`Satchel.embedder`)
+and the one the store's vectors come from (:attr:`Satchel.serving_embedder`). They
+are the same model except while a model change is re-embedded (assistant/reembed.py);
+until that pass switches the store over, search and sync go on with the old model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.chunking import ChunkingOptions
 from assistant.embed import Embedder
-from assistant.errors import SourceError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
 from assistant.index import VectorIndex
 from assistant.llm import LocalModel, get_model
 from assistant.rag import Answer, Answerer
+from assistant.reembed import ReembedCallback, ReembedReport
 from assistant.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import Store, now_iso
@@ -33,7 +41,8 @@ class Satchel:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store: Store | None = None
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = None  # the configured model
+        self._serving: Embedder | None = None  # the store's model, while it is another
         self._index: VectorIndex | None = None
         self._lock = threading.RLock()
 
@@ -48,29 +57,77 @@ class Satchel:
 
     @property
     def embedder(self) -> Embedder:
+        """The configured embedding model (setting ``embedding_model``)."""
         with self._lock:
             if self._embedder is None:
                 self._embedder = Embedder(self.settings)
             return self._embedder
 
     @property
-    def index(self) -> VectorIndex:
+    def serving_embedder(self) -> Embedder:
+        """The model the store's vectors come from: it embeds queries and new chunks.
+        The configured model, except while a switch to it is being re-embedded."""
+        configured = self.embedder
+        stored = self.store.get_meta("embedding_model")
+        if stored is None or stored == configured.identity:
+            return configured
         with self._lock:
-            if self._index is None:
-                self._index = VectorIndex(self.settings.index_path, self.embedder.dimension)
+            if self._serving is None or self._serving.identity != stored:
+                self._serving = self.load_embedder(stored)
+            return self._serving
+
+    def load_embedder(self, identity: str) -> Embedder:
+        """An embedder for a model identity recorded in the store (the bundled model's
+        name, or a model folder's resolved path)."""
+        from assistant.embed import BUNDLED_NAME
+
+        try:
+            embedder = Embedder(replace(self.settings, embedding_model="" if identity == BUNDLED_NAME else identity))
+        except ModelError as exc:
+            raise ModelError(
+                f"the store's vectors come from the embedding model {identity}, which cannot be loaded "
+                f"({exc}); run `satchel reembed` to finish switching to {self.embedder.identity}"
+            ) from exc
+        return embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        """The FAISS index of the served vectors (replaced when the store switches
+        to vectors of another width)."""
+        return self._index_for(self.serving_embedder.dimension)
+
+    def _index_for(self, dimension: int) -> VectorIndex:
+        with self._lock:
+            if self._index is None or self._index.dimension != dimension:
+                self._index = VectorIndex(self.settings.index_path, dimension)
             return self._index
 
     def searcher(self) -> Searcher:
         s = self.settings
-        self.index.open(self.store)  # cheap when current; rebuilt when a writer moved on
+        for attempt in range(2):
+            embedder = self.serving_embedder
+            index = self._index_for(embedder.dimension)
+            try:
+                index.open(self.store)  # cheap when current; rebuilt when a writer moved on
+            except EmbeddingMismatchError:
+                if attempt:
+                    raise
+                continue  # another process switched embedding models under us: again
+            if self.store.get_meta("embedding_model") in (None, embedder.identity):
+                break  # the index was opened while the store served this embedder's model
         return Searcher(
             self.store,
-            self.embedder,
-            self.index,
+            embedder,
+            index,
             candidates=s.candidates,
             rrf_k=s.rrf_k,
             max_per_document=s.max_chunks_per_document,
         )
+
+    def _check_model(self) -> None:
+        """Record the model of a new store; the served one always agrees with it."""
+        serving = self.serving_embedder
+        self.store.check_embedding_model(serving.identity, serving.dimension)
 
     def model(self, override: str | None = None) -> LocalModel:
         return get_model(self.settings, override)
@@ -172,7 +229,7 @@ class Satchel:
         options = ChunkingOptions(
             chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes
         )
-        return Indexer(self.store, self.embedder, self.index, options, exclude=s.exclude)
+        return Indexer(self.store, self.serving_embedder, self.index, options, exclude=s.exclude)
 
     def sync(
         self,
@@ -181,9 +238,48 @@ class Satchel:
         source_ids: list[int] | None = None,
         only_paths: set[Path] | None = None,
         wait: bool = False,
+        reembed: bool = False,
+        reembed_progress: ReembedCallback | None = None,
     ) -> SyncReport:
+        """Sync the sources; with ``reembed``, then also run the re-embedding pass of a
+        model change (see :meth:`reembed`), under the same writer lock."""
         with self.writer_lock(wait=wait):
-            return self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
+            report = self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
+            if reembed and self.reembed_state() is not None:
+                report.reembed = self._reembed(reembed_progress).as_json()
+            return report
+
+    # --- switching the embedding model (assistant/reembed.py) --------------------------
+    def reembed_state(self) -> dict[str, Any] | None:
+        """How far re-embedding for the configured model has come (model, dimension,
+        serving_model, done, total), or None when the store already serves it."""
+        from assistant import reembed
+
+        target = self.embedder
+        return reembed.state(self.store, target.identity, target.dimension)
+
+    def reembed(self, progress: ReembedCallback | None = None, *, wait: bool = False) -> ReembedReport:
+        """Embed every chunk with the configured model while the store's model keeps
+        serving, then switch store and index over in one step. Resumable: a pass
+        killed at any point goes on where it stopped the next time."""
+        with self.writer_lock(wait=wait):
+            return self._reembed(progress)
+
+    def _reembed(self, progress: ReembedCallback | None) -> ReembedReport:
+        from assistant.reembed import Reembedder
+
+        target = self.embedder
+        tokenizers: list[Any] = []
+        # the chunks were cut by the old model's tokenizer; it may be gone, and the
+        # configured one is tried anyway
+        with contextlib.suppress(Exception):
+            tokenizers.append(self.serving_embedder.tokenizer)
+        tokenizers.append(target.tokenizer)
+        report = Reembedder(self.store, target, self.settings.index_path, tokenizers).run(progress)
+        if report.switched and report.index is not None:
+            with self._lock:
+                self._index, self._serving = report.index, None
+        return report
 
     # --- reading ------------------------------------------------------------------------
     def search(
@@ -198,7 +294,7 @@ class Satchel:
         """Hybrid search. With ``auto_filters`` the filters a person says in words
         ("emails from Anna last March") are read off the query and applied too;
         ``outcome.applied`` lists them."""
-        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        self._check_model()
         filters = filters or Filters()
         searched, applied = query, list[str]()
         if auto_filters:
@@ -261,7 +357,7 @@ class Satchel:
     ) -> Answer:
         """Answer a question; with ``conversation_id`` it is a follow-up that uses the
         earlier questions to search, and the turn is stored in that conversation."""
-        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        self._check_model()
         history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
         model = self.model(model_override) if model_override else None
         answer = self.answerer(auto_filters).answer(
@@ -274,7 +370,7 @@ class Satchel:
     def compare(self, question: str, other_model: str, filters: Filters | None = None) -> tuple[Answer, Answer]:
         """The same retrieved sources through the configured model and ``other_model``,
         so a user sees what a bigger (or smaller) model buys them."""
-        self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
+        self._check_model()
         answerer = self.answerer()
         query, results, retrieval_s = answerer.retrieve(question, filters or Filters())
         first = answerer.answer(question, filters, results=results, model=self.model())
@@ -371,6 +467,8 @@ class Satchel:
             "embedding_model": self.store.get_meta("embedding_model") or self.embedder.identity,
             "embedding_dim": int(self.store.get_meta("embedding_dim") or self.embedder.dimension),
             "embedding_precision": self.embedder.precision,
+            # a model change being re-embedded: model, dimension, serving_model, done, total
+            "reembed": self.reembed_state(),
             "llm_model": self.settings.llm_model or "default: Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
             "connectors": [c.name for c in available_connectors()],
         }

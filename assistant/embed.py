@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,10 @@ class Embedder:
     def tokenizer(self) -> Any:
         return load_tokenizer(self.path)
 
-    @property
+    @cached_property
     def dimension(self) -> int:
+        """The vector width, from the model's config (read once: the index checks it
+        on every search)."""
         import json
 
         config = json.loads((self.path / "config.json").read_text())

@@ -103,6 +103,10 @@ def log_index_report(report: SyncReport, command: str = "index") -> None:
     for error in report.error_list:
         item = f" #{error['item']}" if error.get("item") else ""
         logger.warning("error: %s%s: %s", error.get("path"), item, error.get("reason"))
+    if report.reembed is not None:
+        from assistant.reembed import summary_line as reembed_line
+
+        logger.info("%s", reembed_line(report.reembed))
 
 
 @contextmanager
@@ -936,7 +940,9 @@ def check_default_model(settings: Settings) -> Check:
     return Check("model", OK, f"{target.name} sha256 matches (checked now)")
 
 
-def check_embedder(app: Satchel, stored_model: str | None) -> Check:
+def check_embedder(app: Satchel, stored_model: str | None, progress: tuple[int, int] | None = None) -> Check:
+    """``progress``: (chunks with a vector of the configured model, chunks) while the
+    store still serves ``stored_model``."""
     from assistant.embed import model_dir
 
     try:
@@ -951,11 +957,13 @@ def check_embedder(app: Satchel, stored_model: str | None) -> Check:
         return Check("embedder", FAIL, f"{folder} lacks {', '.join(what)}", "scripts/install.sh")
     identity = app.embedder.identity
     if stored_model and stored_model != identity:
+        done, total = progress or (0, 0)
         return Check(
             "embedder",
-            FAIL,
-            f"the store holds vectors from {stored_model!r} but the embedder is {identity!r}",
-            "set embedding_model back to the model the store was built with, or index into a new SATCHEL_HOME",
+            WARN,
+            f"switching embedding models: {done}/{total} chunks re-embedded with {identity!r}; "
+            f"search uses {stored_model!r} until all are",
+            "`satchel reembed` (or the next `satchel index`) finishes it; or set embedding_model back",
         )
     return Check("embedder", OK, f"{identity} at {folder}")
 
@@ -1112,6 +1120,8 @@ def check_writer(settings: Settings) -> Check:
 
 def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
     """Check the installation and the store; never changes anything."""
+    from assistant.embed import model_identity
+
     settings = app.settings
     checks: list[Check] = [check_permissions(settings), check_disk(settings)]
     try:
@@ -1120,6 +1130,7 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
         checks.append(Check("model", FAIL, f"cannot read the model: {exc}", "scripts/install.sh"))
     stored_model: str | None = None
     dimension: int | None = None
+    reembedded: tuple[int, int] | None = None
     checks.append(check_encryption(settings))
     if settings.db_path.is_file():
         try:
@@ -1140,6 +1151,11 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
                         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                         stored_model = meta.get("embedding_model")
                         dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
+                        chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+                        pending = 0
+                        if meta.get("pending_model") == model_identity(settings):
+                            pending = int(conn.execute("SELECT count(*) FROM pending_vectors").fetchone()[0])
+                        reembedded = (pending, chunks)
                     try:
                         checks.append(check_index(settings, conn, dimension or app.embedder.dimension))
                     except db.Error + (SatchelError,) as exc:
@@ -1150,7 +1166,7 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
                 conn.close()
     else:
         checks.append(Check("store", OK, "no store yet; `satchel add PATH` and `satchel index` create it"))
-    checks.append(check_embedder(app, stored_model))
+    checks.append(check_embedder(app, stored_model, reembedded))
     if llama:
         checks.append(check_llama_build())
     checks.append(check_writer(settings))

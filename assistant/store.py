@@ -26,6 +26,10 @@ MIGRATION_SET = "satchel"
 # FTS5 tokenizer: Porter stemming over unicode61 with diacritics folded, so "cafe"
 # finds "café" and "meetings" finds "meeting" (docs/retrieval.md has the numbers).
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# The served vectors, and those of a model being switched to (assistant/reembed.py).
+VECTORS = "vectors"
+PENDING_VECTORS = "pending_vectors"
+_VECTOR_TABLES = (VECTORS, PENDING_VECTORS)
 
 
 def _migrations() -> Any:
@@ -149,6 +153,25 @@ def _migrations() -> Any:
                 at TEXT NOT NULL
             );
             CREATE INDEX turns_conversation ON turns(conversation_id);
+            """
+        )
+
+    @migrations()
+    def m003_pending_vectors(db: Any) -> None:
+        # Vectors of the embedding model the store is switching to (meta keys
+        # pending_model, pending_dim), filled in batches while `vectors` keeps
+        # serving; moved into `vectors` in one transaction once every chunk has one
+        # (assistant/reembed.py). A table of its own, so queries on the served
+        # vectors stay as they were.
+        db.executescript(
+            """
+            CREATE TABLE pending_vectors (
+                chunk_id INTEGER PRIMARY KEY,
+                vector BLOB NOT NULL        -- float32, L2-normalised, pending_dim wide
+            );
+            CREATE TRIGGER chunks_ad_pending AFTER DELETE ON chunks BEGIN
+                DELETE FROM pending_vectors WHERE chunk_id = old.id;
+            END;
             """
         )
 
@@ -289,9 +312,77 @@ class Store:
         if stored != identity or int(self.get_meta("embedding_dim") or 0) != dimension:
             raise EmbeddingMismatchError(
                 f"the store holds vectors from {stored!r}, not {identity!r}; "
-                "use the model the store was built with, or rebuild into a new "
-                "SATCHEL_HOME"
+                "run `satchel reembed` to re-embed it with the configured model"
             )
+
+    # --- a model switch in progress (assistant/reembed.py) -------------------------
+    def pending_model(self) -> tuple[str, int] | None:
+        """(identity, dimension) of the model whose vectors ``pending_vectors`` holds."""
+        identity = self.get_meta("pending_model")
+        if identity is None:
+            return None
+        return identity, int(self.get_meta("pending_dim") or 0)
+
+    def start_pending(self, identity: str, dimension: int) -> None:
+        """Make ``identity`` the pending model; vectors of any other pending model go."""
+        with self.transaction():
+            if self.pending_model() == (identity, dimension):
+                return
+            self.conn.execute("DELETE FROM pending_vectors")
+            self.set_meta("pending_model", identity)
+            self.set_meta("pending_dim", str(dimension))
+
+    def clear_pending(self) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM pending_vectors")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('pending_model', 'pending_dim')")
+
+    def chunks_without_pending(self, after: int, limit: int) -> list[sqlite3.Row]:
+        """The next chunks (by id, past ``after``) with no pending vector yet, with
+        what their embedding input is rebuilt from."""
+        return self.query(
+            "SELECT c.id, c.text, c.title, c.kind, c.embed_hash FROM chunks c WHERE c.id > ? "
+            "AND NOT EXISTS (SELECT 1 FROM pending_vectors p WHERE p.chunk_id = c.id) ORDER BY c.id LIMIT ?",
+            (after, limit),
+        )
+
+    def add_pending(self, chunk_ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Pending vectors of chunks that still exist (call inside a transaction)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO pending_vectors(chunk_id, vector) "
+            "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+            [
+                (int(cid), np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(cid))
+                for cid, v in zip(chunk_ids, vectors, strict=True)
+            ],
+        )
+
+    def chunks_missing_pending(self) -> int:
+        return int(
+            self.scalar(
+                "SELECT count(*) FROM chunks c "
+                "WHERE NOT EXISTS (SELECT 1 FROM pending_vectors p WHERE p.chunk_id = c.id)"
+            )
+            or 0
+        )
+
+    def promote_pending(self) -> int | None:
+        """Switch models in one transaction: the pending vectors become the served
+        ones, the pending model the store's model, and the generation moves on.
+        Returns the new generation, or None (nothing changed) while a chunk still
+        lacks a pending vector."""
+        with self.transaction():
+            pending = self.pending_model()
+            if pending is None or self.chunks_missing_pending():
+                return None
+            self.conn.execute("DELETE FROM vectors")
+            self.conn.execute("INSERT INTO vectors(chunk_id, vector) SELECT chunk_id, vector FROM pending_vectors")
+            self.conn.execute("DELETE FROM pending_vectors")
+            self.conn.execute("DELETE FROM meta WHERE key IN ('pending_model', 'pending_dim')")
+            self.set_meta("embedding_model", pending[0])
+            self.set_meta("embedding_dim", str(pending[1]))
+            self.bump_generation()
+            return self.generation()
 
     # --- sources ------------------------------------------------------------------
     def add_source(self, path: Path, connector: str | None) -> int:
@@ -511,12 +602,15 @@ class Store:
         return self.query(sql)
 
     # --- vectors ------------------------------------------------------------------
-    def iter_vectors(self, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All stored vectors as (ids, matrix) batches, in chunk id order."""
+    def iter_vectors(self, batch: int = 50_000, table: str = VECTORS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All stored vectors as (ids, matrix) batches, in chunk id order (``table``:
+        the served vectors, or the pending ones of a model switch)."""
+        if table not in _VECTOR_TABLES:
+            raise ValueError(f"not a vector table: {table!r}")
         last = -1
         while True:
             rows = self.query(
-                "SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
+                f"SELECT chunk_id, vector FROM {table} WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
                 (last, batch),
             )
             if not rows:
@@ -592,8 +686,10 @@ class Store:
         )
         return rows[0] if rows else None
 
-    def vector_count(self) -> int:
-        return int(self.scalar("SELECT count(*) FROM vectors") or 0)
+    def vector_count(self, table: str = VECTORS) -> int:
+        if table not in _VECTOR_TABLES:
+            raise ValueError(f"not a vector table: {table!r}")
+        return int(self.scalar(f"SELECT count(*) FROM {table}") or 0)
 
     def counts(self) -> dict[str, int]:
         return {

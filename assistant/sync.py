@@ -65,6 +65,8 @@ class SyncReport:
     units_parsed: int = 0
     seconds: float = 0.0
     error_list: list[dict[str, str | None]] = field(default_factory=list)
+    # the re-embedding pass run after the sync, if any (ReembedReport.as_json())
+    reembed: dict[str, object] | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -78,6 +80,7 @@ class SyncReport:
             "duplicates": self.duplicates,
             "skipped_files": self.skipped_files,
             "error_list": self.error_list,
+            "reembed": self.reembed,
         }
 
 

@@ -124,7 +124,7 @@ class SatchelApp(App[None]):
             sources = self.satchel.sources()
             self.call_from_thread(self._sources_loaded, sources)
             self.satchel.searcher()
-            self.satchel.embedder.encode_query("warm up")
+            self.satchel.serving_embedder.encode_query("warm up")  # the model queries go through
         except SatchelError as exc:
             self.call_from_thread(self._set_state, index="index unavailable")
             self.call_from_thread(self._notify_error, str(exc), "Cannot open the index")
@@ -173,6 +173,7 @@ class SatchelApp(App[None]):
             if self._writer is None:
                 writer = Satchel(self.satchel.settings)
                 writer._embedder = self.satchel.embedder
+                writer._serving = self.satchel._serving  # the old model, during a model change
                 self._writer = writer
             return self._writer
 
