@@ -1118,10 +1118,17 @@ def check_writer(settings: Settings) -> Check:
     return Check("writer", OK, "no indexer running")
 
 
-def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
-    """Check the installation and the store; never changes anything."""
+def _configured_identity(app: Satchel) -> str:
     from assistant.embed import model_identity
 
+    try:
+        return app.embedder.identity
+    except SatchelError:  # a missing model folder: the embedder check says so
+        return model_identity(app.settings)
+
+
+def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
+    """Check the installation and the store; never changes anything."""
     settings = app.settings
     checks: list[Check] = [check_permissions(settings), check_disk(settings)]
     try:
@@ -1153,7 +1160,7 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
                         dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
                         chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
                         pending = 0
-                        if meta.get("pending_model") == model_identity(settings):
+                        if meta.get("pending_model") == _configured_identity(app):
                             pending = int(conn.execute("SELECT count(*) FROM pending_vectors").fetchone()[0])
                         reembedded = (pending, chunks)
                     try:

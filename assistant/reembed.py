@@ -218,10 +218,8 @@ def summary_line(report: dict[str, Any]) -> str:
     """One line about a pass (from ``ReembedReport.as_json()``), for the CLI and the log."""
     if report.get("model") is None:
         return "re-embedding: nothing to do, the store serves the configured embedding model"
-    head = (
-        f"re-embedding for {report['model']}: {report['embedded_chunks']} chunks embedded "
-        f"in {report['seconds']:.1f}s"
-    )
+    embedded, seconds = report["embedded_chunks"], report["seconds"]
+    head = f"re-embedding for {report['model']}: {embedded} chunks embedded in {seconds:.1f}s"
     if report.get("switched"):
         return f"{head}; switched from {report['previous_model']} ({report['total']} vectors)"
     return f"{head}; {report['done']}/{report['total']} chunks done, {report['previous_model']} still serves"

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import reembed
+from assistant import ops, reembed
 from assistant.cli import build_parser, dispatch
 from assistant.core import Satchel
 from assistant.index import VectorIndex
@@ -187,6 +187,9 @@ def test_a_pass_killed_midway_resumes_without_redoing_batches(
     assert store.get_meta("embedding_model") == "fake-old-16" and widths(store) == {16}
     assert app.reembed_state()["done"] == 12
     assert app.search("ferry", auto_filters=False).results
+    doctor = {c.name: c for c in ops.run_doctor(app, llama=False)}
+    assert doctor["embedder"].status == ops.WARN and f"12/{total} chunks re-embedded" in doctor["embedder"].detail
+    assert doctor["index"].status == ops.OK
     app.close()
 
     newer = NewFake()
@@ -201,7 +204,7 @@ def test_a_pass_killed_midway_resumes_without_redoing_batches(
 _KILLED_PASS = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from assistant import reembed
+from assistant import ops, reembed
 from tests.test_reembed import NewFake, OldFake, make_app
 from assistant.store import Store
 reembed.BATCH_CHUNKS = 2
