@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.chunking import TITLED_KINDS, title_prefix
+from assistant.errors import ModelError
 from assistant.index import VectorIndex
 from assistant.store import PENDING_VECTORS, Store
 
@@ -186,7 +187,10 @@ class Reembedder:
             unique = list(dict.fromkeys(texts))
             encoded = np.asarray(target.encode(unique), dtype=np.float32)
             if encoded.shape != (len(unique), dimension):
-                raise ValueError(f"the embedder returned {encoded.shape}, expected ({len(unique)}, {dimension})")
+                raise ModelError(
+                    f"the embedding model {identity} returned vectors of shape {encoded.shape}, "
+                    f"expected ({len(unique)}, {dimension})"
+                )
             position = {text: i for i, text in enumerate(unique)}
             vectors = encoded[[position[t] for t in texts]]
             with store.transaction():
