@@ -38,6 +38,8 @@ WRAPPER = (
 )
 BENCHES: dict[str, list[str]] = {
     "ingest": ["scripts/bench_ingest.py", "--json"],
+    "llm_embed": ["scripts/bench_llm_embed.py", "--json"],
+    "precision": ["scripts/bench_precision.py", "--json"],
     "reindex": ["scripts/bench_reindex.py", "--json"],
     "search_10k": ["scripts/bench_search.py", "--chunks", "10000", "--json"],
     "search_100k": ["scripts/bench_search.py", "--chunks", "100000", "--json"],
@@ -109,6 +111,70 @@ def render(figures: dict[str, dict]) -> str:
             "",
             f"Pipeline / raw = **{f['ratio_pipeline_to_raw']}** (target ≥ 0.85); {f['pipeline_tokens_per_s']:,} tokens/s"
             f" (target ≥ 10,000)." + (f" Peak RSS {f['_peak_rss_mb']} MB." if f.get("_peak_rss_mb") else ""),
+            "",
+        ]
+    if "llm_embed" in figures:
+        f = figures["llm_embed"]
+        lines += [
+            "## Side by side with `llm embed-multi` (`scripts/bench_llm_embed.py`)",
+            "",
+            f"SciFact's {f['documents']:,} abstracts as Markdown files, the same bundled all-MiniLM-L6-v2 folder on both sides,",
+            "each side one cold command in a fresh process and a fresh database, timed whole. llm"
+            f" {f['llm_version']} with llm-sentence-transformers {f['llm_sentence_transformers_version']}"
+            f" (torch {f['llm_torch']}, {f['llm_torch_threads']} threads, fp32) runs from its own `.bench-venv/`;"
+            f" Satchel embeds in {f['satchel_precision']}.",
+            "",
+            "| | command | seconds | docs/s | tokens embedded | tokens/s | peak RSS MB |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| llm | `{f['llm_command']}` | {f['llm_seconds']} | {f['llm_docs_per_s']} | {f['llm_tokens_embedded']:,}"
+            f" | {f['llm_tokens_per_s']:,} | {f['llm_peak_rss_mb']} |",
+            f"| Satchel | `{f['satchel_command']}` | {f['satchel_seconds']} | {f['satchel_docs_per_s']}"
+            f" | {f['satchel_tokens_embedded']:,} | {f['satchel_tokens_per_s']:,} | {f['satchel_peak_rss_mb']} |",
+            "",
+            f"llm / Satchel = **{f['ratio_llm_to_satchel']}×** (target ≥ 2). A cold `llm embed` of one string takes"
+            f" {f['llm_cold_single_embed_seconds']} s (start-up and model load). llm hands each file to the model whole,"
+            " which reads only its first 256 tokens; Satchel chunks every file and embeds all of it"
+            f" ({f['satchel_chunks']:,} chunks), hence the different token counts.",
+            "",
+        ]
+    if "precision" in figures:
+        f = figures["precision"]
+        lines += [
+            "## Embedding precision: fp32 vs bf16 vs int8 (`scripts/bench_precision.py`)",
+            "",
+            f"SciFact's {f['documents']:,} abstracts (title + text, one vector each, cut at the model's 256-token window:"
+            f" {f['tokens']:,} tokens) and the {f['queries']} queries judged in {f['qrels']}, encoded with the same"
+            f" all-MiniLM-L6-v2 weights in each precision (torch {f['torch']}, {f['threads']} threads, batch"
+            f" {f['batch_size']}); dense-only retrieval by exact inner product, so only the precision differs.",
+            "int8 is torch dynamic quantization of every `nn.Linear` (qint8 weights, activations quantized on the fly):"
+            " `int8` with one scale per weight tensor (the stock `quantize_dynamic`), `int8_channel` with one per"
+            " output channel.",
+            f"Satchel's default on this CPU: **{f['satchel_default_precision']}** (native bf16:"
+            f" {'yes' if f['cpu_native_bf16'] else 'no'}).",
+            "",
+            "| precision | encode s | tokens/s | docs/s | × fp32 | nDCG@10 | Δ nDCG points | recall@100"
+            " | top-10 overlap with fp32 | min cosine to fp32 |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, r in f["precisions"].items():
+            lines.append(
+                f"| {name} | {r['encode_seconds']} | {r['tokens_per_s']:,} | {r['docs_per_s']} | {r.get('speedup_vs_fp32', 1.0)}"
+                f" | {r['ndcg@10']} | {r.get('ndcg_points_vs_fp32', 0.0)} | {r['recall@100']}"
+                f" | {r.get('top10_overlap_with_fp32', '–')} | {r.get('min_cosine_to_fp32', '–')} |"
+            )
+        sorting = f["length_sorting"]
+        lines += [
+            "",
+            f"Sorting inputs by length ({sorting['precision']}, the first {sorting['documents']:,} abstracts, {sorting['tokens']:,} tokens,"
+            " a plain batching loop that pads each batch to its longest input):",
+            "",
+            "| order | seconds | tokens/s | padding share |",
+            "| --- | --- | --- | --- |",
+            f"| corpus order | {sorting['unsorted_seconds']} | {sorting['unsorted_tokens_per_s']:,} | {sorting['unsorted_padding_fraction']:.1%} |",
+            f"| sorted by token length | {sorting['sorted_seconds']} | {sorting['sorted_tokens_per_s']:,} | {sorting['sorted_padding_fraction']:.1%} |",
+            "",
+            f"Sorted / unsorted speed = **{sorting['speedup']}×**. `SentenceTransformer.encode`, which Satchel calls and which"
+            f" already sorts each call's inputs by character length: {sorting['st_encode_tokens_per_s']:,} tokens/s.",
             "",
         ]
     if "reindex" in figures:
