@@ -86,7 +86,7 @@ class VectorIndex:
 
     @property
     def kind(self) -> str:
-        """"exact" or "ivf-sq8", for status and benchmarks."""
+        """The index kind, "exact" or "ivf-sq8", for status and benchmarks."""
         return "ivf-sq8" if hasattr(self.index, "nlist") else "exact"
 
     def _build(self, store: Store, count: int, table: str = VECTORS) -> Any:

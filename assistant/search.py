@@ -223,7 +223,7 @@ class Searcher:
         index: VectorIndex,
         *,
         candidates: int = 100,
-        rrf_k: int = 60,
+        rrf_k: int = 10,
         max_per_document: int = 2,
     ) -> None:
         self.store = store

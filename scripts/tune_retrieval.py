@@ -1,0 +1,181 @@
+"""Hybrid retrieval tuning on SciFact: the experiments behind the defaults.
+
+Ingests the SciFact corpus once through the normal pipeline (``--keep DIR`` reuses
+the store), then, for every judged query, takes the BM25 and dense candidate lists
+once and re-fuses them under each setting: reciprocal rank fusion with several
+constants and side weights, and normalised score fusion (min-max per query, convex
+weight). Chunks are folded into documents by their best rank, as ``satchel eval
+beir`` does. Reports nDCG@10 and recall@100 on the train judgements (for choosing)
+and on the test judgements where they exist (they are held back from ../shared).
+
+    .venv/bin/python scripts/tune_retrieval.py [--keep DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
+
+Hits = list[tuple[int, float]]
+
+
+def rrf(k: float, bm25_weight: float = 1.0) -> Callable[[Hits, Hits], dict[int, float]]:
+    def fuse(bm25: Hits, dense: Hits) -> dict[int, float]:
+        fused: dict[int, float] = {}
+        for rank, (cid, _) in enumerate(bm25):
+            fused[cid] = fused.get(cid, 0.0) + bm25_weight / (k + rank + 1)
+        for rank, (cid, _) in enumerate(dense):
+            fused[cid] = fused.get(cid, 0.0) + (2.0 - bm25_weight) / (k + rank + 1)
+        return fused
+
+    return fuse
+
+
+def convex(bm25_weight: float) -> Callable[[Hits, Hits], dict[int, float]]:
+    def normalise(hits: Hits) -> dict[int, float]:
+        if not hits:
+            return {}
+        scores = [s for _, s in hits]
+        low, high = min(scores), max(scores)
+        return {cid: (s - low) / (high - low) if high > low else 1.0 for cid, s in hits}
+
+    def fuse(bm25: Hits, dense: Hits) -> dict[int, float]:
+        b, d = normalise(bm25), normalise(dense)
+        return {cid: bm25_weight * b.get(cid, 0.0) + (1 - bm25_weight) * d.get(cid, 0.0) for cid in b.keys() | d.keys()}
+
+    return fuse
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="build the SciFact store here once and reuse it")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from assistant import search as search_module
+    from assistant.core import Satchel
+    from assistant.embed import force_offline
+    from assistant.evaluation import load_qrels, load_queries, ndcg_at, recall_at
+    from assistant.search import Filters
+    from assistant.settings import load_settings
+
+    force_offline()
+    with tempfile.TemporaryDirectory(prefix="satchel-tune-") as tmp:
+        home = args.keep or Path(tmp)
+        settings = load_settings({"home": str(home)})
+        app = Satchel(replace(settings, max_chunks_per_document=1000))
+        if not app.store.sources():
+            app.add_source(SCIFACT / "corpus.jsonl", "beir")
+            app.sync()
+        queries = load_queries(SCIFACT / "queries.jsonl")
+        # test.tsv is held back (not shipped in ../shared): tuned on train alone
+        splits = {
+            name: load_qrels(SCIFACT / "qrels" / f"{name}.tsv")
+            for name in ("train", "test")
+            if (SCIFACT / "qrels" / f"{name}.tsv").is_file()
+        }
+        key_of = {int(r["id"]): str(r["key"]) for r in app.store.query("SELECT id, key FROM documents")}
+        doc_of = {int(r["id"]): int(r["document_id"]) for r in app.store.query("SELECT id, document_id FROM chunks")}
+        first_chunk: dict[int, int] = {}
+        for chunk_id, document_id in sorted(doc_of.items()):
+            first_chunk.setdefault(document_id, chunk_id)
+        searcher = app.searcher()
+        depth = 200
+        candidates: dict[tuple[str, str, str], tuple[Hits, Hits]] = {}
+        title_weights = {
+            "title x1": (1.0, 1.0, 0.5),
+            "title x2 (default)": (1.0, 2.0, 0.5),
+            "title x4": (1.0, 4.0, 0.5),
+        }
+        for label, weights in title_weights.items():
+            search_module.BM25_WEIGHTS = weights
+            for split, qrels in splits.items():
+                for qid in qrels:
+                    if qid in queries:
+                        bm25 = searcher.bm25(queries[qid], Filters(), depth)
+                        dense = candidates.get((split, qid, "dense"), ([], []))[1] or searcher.dense(
+                            app.embedder.encode_query(queries[qid]), Filters(), depth
+                        )
+                        candidates[(split, qid, label)] = (bm25, dense)
+                        candidates[(split, qid, "dense")] = ([], dense)
+        search_module.BM25_WEIGHTS = title_weights["title x2 (default)"]
+
+        def score(split: str, label: str, fuse: Callable[[Hits, Hits], dict[int, float]], cut: int) -> dict:
+            ndcg = recall = 0.0
+            qrels = splits[split]
+            judged = [q for q in qrels if q in queries]
+            for qid in judged:
+                bm25, dense = candidates[(split, qid, label)]
+                fused = fuse(bm25[:cut], dense[:cut])
+                ranking: list[str] = []
+                for cid in sorted(fused, key=lambda c: -fused[c]):
+                    key = key_of[doc_of[cid]]
+                    if key not in ranking:
+                        ranking.append(key)
+                ndcg += ndcg_at(ranking, qrels[qid], 10)
+                recall += recall_at(ranking, qrels[qid], 100)
+            return {"ndcg@10": round(ndcg / len(judged), 4), "recall@100": round(recall / len(judged), 4)}
+
+        default = "title x2 (default)"
+        experiments: list[tuple[str, str, Callable[[Hits, Hits], dict[int, float]], int]] = [
+            ("bm25 only", default, lambda b, d: {c: s for c, s in b}, 100),
+            ("dense only", default, lambda b, d: {c: s for c, s in d}, 100),
+        ]
+        for label in title_weights:
+            experiments.append((f"rrf k=60, {label}", label, rrf(60), 100))
+        for k in (5, 10, 20, 30, 60, 100):
+            experiments.append((f"rrf k={k}", default, rrf(k), 100))
+        for cut in (20, 50, 200):
+            experiments.append((f"rrf k=60, {cut} candidates a side", default, rrf(60), cut))
+        for weight in (0.6, 0.8, 1.2, 1.4):
+            experiments.append(
+                (f"rrf k=60, bm25 weight {weight} / dense {2 - weight:.1f}", default, rrf(60, weight), 100)
+            )
+        for weight in (0.2, 0.3, 0.4, 0.5, 0.6):
+            experiments.append((f"score fusion, bm25 weight {weight}", default, convex(weight), 100))
+
+        def by_document(hits: Hits) -> Hits:
+            """Each document once, at its best chunk's score, under one id per document
+            (its first chunk) so that both sides' entries for it meet in the fusion."""
+            seen: dict[int, tuple[int, float]] = {}
+            for cid, s in hits:
+                seen.setdefault(doc_of[cid], (first_chunk[doc_of[cid]], s))
+            return list(seen.values())
+
+        def documents_first(fuse: Callable[[Hits, Hits], dict[int, float]]) -> Callable[[Hits, Hits], dict[int, float]]:
+            return lambda b, d: fuse(by_document(b), by_document(d))
+
+        for k in (10, 30, 60):
+            experiments.append((f"documents first, rrf k={k}", default, documents_first(rrf(k)), 100))
+        for weight in (0.4, 0.5):
+            experiments.append(
+                (f"documents first, score fusion {weight}", default, documents_first(convex(weight)), 100)
+            )
+        for k in (10, 60):
+            experiments.append((f"rrf k={k}, 200 candidates a side", default, rrf(k), 200))
+        results = []
+        for name, label, fuse, cut in experiments:
+            results.append({"setting": name, **{split: score(split, label, fuse, cut) for split in splits}})
+        app.close()
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            figures = "  ".join(
+                f"{s}: nDCG@10 {r[s]['ndcg@10']} R@100 {r[s]['recall@100']}" for s in ("train", "test") if s in r
+            )
+            print(f"{r['setting']:58} {figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
