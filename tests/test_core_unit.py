@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.chunking import ChunkingOptions, chunk_document
@@ -395,3 +396,38 @@ def test_bm25_with_common_words_over_budget_matches_exact_scores(fake_app, tmp_p
     many = searcher.bm25("harbour osprey", Filters(), 20)
     monkeypatch.setattr(search_module, "BM25_ROW_BUDGET", 10_000)
     assert many == searcher.bm25("harbour osprey", Filters(), 20)
+
+
+def test_index_turns_approximate_past_the_limit_and_exact_again_below_half(
+    fake_app, tmp_path: Path, monkeypatch
+) -> None:
+    """Past EXACT_LIMIT vectors a sync leaves an IVF-SQ8 index (saved, reloaded as such,
+    finding what exact search finds); removing most of the store turns it exact again."""
+    from assistant import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 60)
+    monkeypatch.setattr(index_module, "ivf_lists", lambda count: 4)
+    monkeypatch.setattr(index_module, "IVF_PROBE_FRACTION", 1.0)  # recall is the benchmark's business
+    root = tmp_path / "grow"
+    topics = ["harbour", "violin", "glacier", "orchard", "comet", "lantern", "canyon", "tulip"]
+    for i in range(40):
+        write(root / f"a{i:02}.txt", f"Note {i} about the {topics[i % 8]} and the {topics[(i * 3) % 8]}.")
+    fake_app.add_source(root)
+    fake_app.sync()
+    assert fake_app.index.kind == "exact"
+    for i in range(40, 80):
+        write(root / f"a{i:02}.txt", f"Note {i} about the {topics[i % 8]} and the {topics[(i * 5) % 8]}.")
+    fake_app.sync()
+    assert fake_app.index.kind == "ivf-sq8" and fake_app.index.size == 80
+    query = fake_app.embedder.encode_query("violin glacier")
+    found = [cid for cid, _ in fake_app.index.search(query, 10)]
+    ids, matrix = next(fake_app.store.iter_vectors())
+    exact = [int(ids[i]) for i in np.argsort(-(matrix @ query))[:10]]
+    assert len(set(found) & set(exact)) >= 8  # every list probed: only 8-bit rounding differs
+    # a fresh process loads the saved IVF file instead of rebuilding
+    reopened = index_module.VectorIndex(fake_app.settings.index_path, fake_app.index.dimension)
+    assert reopened.open(fake_app.store) == "loaded" and reopened.kind == "ivf-sq8"
+    for i in range(55):
+        (root / f"a{i:02}.txt").unlink()
+    fake_app.sync()
+    assert fake_app.index.kind == "exact" and fake_app.index.size == 25
