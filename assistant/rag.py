@@ -35,6 +35,26 @@ UNSUPPORTED_MESSAGE = (
     "I could not find that in your data: the closest sources (listed below) do not speak of what you asked."
 )
 DECLINE_MESSAGE = "I could not find anything about that in your indexed data."
+# Capitalised words that are family roles, not names: "Dad's birthday" is answered by
+# a message that says "your father".
+_FAMILY_WORDS = frozenset(
+    "mum mom mother mama dad father papa grandma grandmother granny grandpa grandfather aunt auntie uncle".split()
+)
+_NAME_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
+
+
+def named_in(query: str) -> list[str]:
+    """The names a question is about: capitalised words that do not start a sentence
+    (people, places, projects, weekdays and months, codes like JR-2026-004),
+    possessives cut."""
+    names: list[str] = []
+    for sentence in re.split(r"[.?!;:]\s+", query):
+        for position, word in enumerate(_NAME_WORD.findall(sentence)):
+            word = re.sub(r"['’]s$", "", word)
+            if position == 0 or word == "I" or not word[:1].isupper() or word.lower() in _FAMILY_WORDS:
+                continue
+            names.append(word)
+    return list(dict.fromkeys(names))
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 # Words that mark a follow-up question that needs the previous question's subject.
@@ -333,9 +353,16 @@ class Answerer:
             # a grounding check: the sources the answer rests on must speak of what
             # was asked, not of something near it (the cabin's door code is no answer
             # to "the door code of my building")
-            coverage = self.searcher.term_coverage(query, [r.result.chunk_id for r in refs if r.cited])
-            if max(coverage.values(), default=0.0) < self.min_cited_coverage:
+            cited_ids = [r.result.chunk_id for r in refs if r.cited]
+            coverage = self.searcher.term_coverage(query, cited_ids)
+            # ...and must name whom and what the question names: the cabin's door code
+            # is no answer about "my building in Lisbon", nor Dad's lunch about
+            # "Priya's birthday" (docs/retrieval.md has the measurements)
+            unnamed = [name for name in named_in(query) if not self.searcher.mentions(name, cited_ids)]
+            if max(coverage.values(), default=0.0) < self.min_cited_coverage or unnamed:
                 text = UNSUPPORTED_MESSAGE
+                if unnamed:
+                    text += f" None of them mentions {' or '.join(unnamed)}."
                 declined = True
                 for ref in refs:
                     ref.cited = False

@@ -255,6 +255,22 @@ class Searcher:
                 coverage[int(rowid)] += terms.count(term) / len(terms)
         return coverage
 
+    def mentions(self, word: str, chunk_ids: list[int]) -> bool:
+        """Whether any of the chunks contains ``word`` (FTS5 matching: stemmed,
+        diacritics folded; text, title and the people who wrote or took part)."""
+        if not chunk_ids:
+            return False
+        marks = ",".join("?" * len(chunk_ids))
+        phrase = '"' + word.replace('"', "") + '"'
+        try:
+            row = self.store.conn.execute(
+                f"SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks}) LIMIT 1",
+                [phrase, *chunk_ids],
+            ).fetchone()
+        except sqlite3.Error:  # a word FTS5 cannot parse is not held against the answer
+            return True
+        return row is not None
+
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
             return None
@@ -365,6 +381,9 @@ class Searcher:
             # The allowed ids come from SQLite, so they are read here, before the
             # worker starts; the worker itself touches no SQLite connection.
             allowed = self.allowed_ids(filters)
+            if allowed is not None and len(allowed) == 0:  # the filters leave nothing to search
+                timings["total"] = (time.perf_counter() - t0) * 1000
+                return SearchOutcome(query=query, filters=filters, results=[], timings_ms=timings)
             dense_side = dense_worker().submit(self._encode_and_search, query, allowed)
         if mode in ("hybrid", "bm25"):
             t1 = time.perf_counter()

@@ -54,11 +54,12 @@ def build_store(home: Path, chunks: int, seed: int = 7) -> None:
     with store.transaction():
         unit = store.upsert_unit(source, str(home / "synthetic" / "corpus"), "text", "0:0")
         for d in range(chunks // per_doc):
+            kind = rng.choice(["email", "chat", "file", "note"])
             doc_id = store.insert_document(
                 source_id=source,
                 unit_id=unit,
                 key=f"d{d}",
-                kind=rng.choice(["email", "chat", "file", "note"]),
+                kind=kind,
                 title=" ".join(rng.sample(words, 6)),
                 author=rng.choice(["Anna Keller", "Marco Bianchi", "Priya Nair"]),
                 participants=[],
@@ -78,7 +79,7 @@ def build_store(home: Path, chunks: int, seed: int = 7) -> None:
             vectors = projector.vectors(r.text for r in records)
             store.insert_chunks(
                 doc_id,
-                kind="note",
+                kind=kind,
                 source_id=source,
                 title="",
                 chunks=records,

@@ -431,3 +431,46 @@ def test_index_turns_approximate_past_the_limit_and_exact_again_below_half(
         (root / f"a{i:02}.txt").unlink()
     fake_app.sync()
     assert fake_app.index.kind == "exact" and fake_app.index.size == 25
+
+
+class _CannedModel:
+    """Streams one fixed answer (the grounding checks run after generation)."""
+
+    name = "canned.gguf"
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages, *, max_tokens, temperature, stats, should_stop=None, **options):  # type: ignore[no-untyped-def]
+        stats.generated_tokens = 1
+        yield self.answer
+
+
+def test_named_in_reads_names_not_sentence_starts_or_family_roles() -> None:
+    from assistant.rag import named_in
+
+    assert named_in("When is Priya's birthday?") == ["Priya"]
+    assert named_in("What did Marco bring? And Priya?") == ["Marco", "Priya"]
+    assert named_in("What time does the return ferry from Tróia leave on Monday?") == ["Tróia", "Monday"]
+    assert named_in("Where is the lunch for Dad's 65th birthday?") == []
+    assert named_in("How much did Northwind pay for invoice JR-2026-004?") == ["Northwind", "JR-2026-004"]
+
+
+def test_an_answer_whose_sources_do_not_name_what_was_asked_is_withdrawn(fake_app, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    root = tmp_path / "codes"
+    write(root / "cabin.txt", "Arrival at the cabin in Grândola: the door code is 4827, check-in from 16:00.")
+    fake_app.add_source(root)
+    fake_app.sync()
+    fake_app.settings = replace(fake_app.settings, min_relevance=0.0)
+    answerer = fake_app.answerer(auto_filters=False)
+    model = _CannedModel("The door code is 4827 [1].")
+    lisbon = answerer.answer("What is the door code of my apartment building in Lisbon?", model=model)  # type: ignore[arg-type]
+    assert not lisbon.answered and "Lisbon" in lisbon.answer and "4827" not in lisbon.answer
+    assert not any(s.cited for s in lisbon.sources)
+    cabin = answerer.answer("What is the door code of the cabin in Grândola?", model=model)  # type: ignore[arg-type]
+    assert cabin.answered and "4827" in cabin.answer and cabin.sources[0].cited
