@@ -87,6 +87,27 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
+def release_freed_memory() -> None:
+    """Hand memory that torch freed back to the system (glibc keeps it otherwise).
+
+    Batches of different sequence lengths leave the allocator's arenas fragmented,
+    and a long ingest's RSS crept up by hundreds of MB without this; the call costs
+    about a millisecond, against seconds of embedding per batch."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
+
+
 class Embedder:
     """Batched sentence embeddings, L2-normalised float32 (inner product = cosine)."""
 
@@ -153,7 +174,10 @@ class Embedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
+        out = np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
+        del vectors
+        release_freed_memory()
+        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector. Without the torch model loaded (a fresh CLI process),

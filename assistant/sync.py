@@ -504,6 +504,9 @@ class Indexer:
         self.index.remove(removed_ids)
         if added_ids:
             self.index.add(added_ids, np.concatenate(added_vectors))
+            # a huge source turns the index approximate as soon as it passes the limit,
+            # not at the end: an exact index of 1M vectors would hold 1.5 GB meanwhile
+            self.index.reshape(self.store)
         state.chunks = report.embedded_chunks
         if progress is not None:
             progress(state)
