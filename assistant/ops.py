@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from assistant import crypto, db
 from assistant.errors import EncryptionError, SatchelError, SourceError, StoreError
+from assistant.forgotten import document_digests, person_digest
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -244,6 +245,22 @@ def _select(store: Store, source: str | None, document: int | None, person: str 
     return _Selection(sorted(found), persons=sorted(who), needles=[person], turn_matcher=matches)
 
 
+def _document_tombstones(store: Store, ids: list[int]) -> list[str]:
+    """Digests that keep these documents (and copies of the same message) out of
+    later syncs of their still-registered sources."""
+    digests: list[str] = []
+    for start in range(0, len(ids), 400):
+        part = ids[start : start + 400]
+        rows = store.query(
+            f"SELECT u.path, d.key, d.dedup_key FROM documents d JOIN units u ON u.id = d.unit_id "
+            f"WHERE d.id IN ({','.join('?' * len(part))})",
+            part,
+        )
+        for row in rows:
+            digests += document_digests(str(row["path"]), str(row["key"]), row["dedup_key"])
+    return digests
+
+
 def _turns_to_delete(
     store: Store, docs: set[int], chunks: set[int], matcher: Callable[[str | None], bool] | None
 ) -> list[int]:
@@ -367,6 +384,11 @@ def forget(
         conn.execute("PRAGMA secure_delete=ON")
         try:
             with store.transaction():
+                # tombstones first: the documents' places are read before they go
+                if person is not None:
+                    store.add_tombstones("person", [person_digest(person)])
+                elif document is not None:
+                    store.add_tombstones("document", _document_tombstones(store, sel.document_ids))
                 gone = store.delete_documents(sel.document_ids)
                 if sel.source_id is not None:
                     gone += [

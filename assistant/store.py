@@ -175,6 +175,22 @@ def _migrations() -> Any:
             """
         )
 
+    @migrations()
+    def m004_forgotten(db: Any) -> None:
+        # Tombstones: what `satchel forget` erased stays out when its source is
+        # indexed again. Only SHA-256 digests are kept (of a person's name or
+        # address, of a message's Message-ID or a document's place), never the text.
+        db.executescript(
+            """
+            CREATE TABLE forgotten (
+                kind TEXT NOT NULL,         -- 'person' | 'document'
+                digest TEXT NOT NULL,
+                created TEXT NOT NULL,
+                PRIMARY KEY (kind, digest)
+            ) WITHOUT ROWID;
+            """
+        )
+
     return migrations
 
 
@@ -685,6 +701,19 @@ class Store:
             (document_id,),
         )
         return rows[0] if rows else None
+
+    # --- tombstones ---------------------------------------------------------------
+    def add_tombstones(self, kind: str, digests: Iterable[str]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO forgotten (kind, digest, created) VALUES (?, ?, ?)",
+            [(kind, d, now_iso()) for d in digests],
+        )
+
+    def tombstones(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {"person": set(), "document": set()}
+        for row in self.conn.execute("SELECT kind, digest FROM forgotten"):
+            out.setdefault(row[0], set()).add(row[1])
+        return out
 
     def vector_count(self, table: str = VECTORS) -> int:
         if table not in _VECTOR_TABLES:

@@ -30,6 +30,7 @@ import numpy as np
 from assistant.chunking import ChunkingOptions, PreparedChunk, chunk_document
 from assistant.embed import Embedder
 from assistant.errors import SourceError
+from assistant.forgotten import Tombstones
 from assistant.index import VectorIndex
 from assistant.store import Store
 from connectors.base import Connector, Document, ItemError, to_utc
@@ -63,6 +64,8 @@ class SyncReport:
     errors: int = 0
     skipped_files: int = 0
     units_parsed: int = 0
+    # documents kept out because `satchel forget` erased them (tombstones)
+    forgotten: int = 0
     seconds: float = 0.0
     error_list: list[dict[str, str | None]] = field(default_factory=list)
     # the re-embedding pass run after the sync, if any (ReembedReport.as_json())
@@ -79,6 +82,7 @@ class SyncReport:
             "seconds": round(self.seconds, 3),
             "duplicates": self.duplicates,
             "skipped_files": self.skipped_files,
+            "forgotten": self.forgotten,
             "error_list": self.error_list,
             "reembed": self.reembed,
         }
@@ -231,6 +235,7 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
+        self._forgotten_skipped = 0
 
     def sync(
         self,
@@ -309,6 +314,8 @@ class Indexer:
     def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event) -> None:
         reader = Store(self.store.path)
         tokenizer = self.embedder.tokenizer
+        stored_tombstones = reader.tombstones()
+        tombstones = Tombstones(stored_tombstones["person"], stored_tombstones["document"])
         try:
             for unit in units:
                 if stop.is_set():
@@ -316,6 +323,7 @@ class Indexer:
                 unit_id = reader.unit_id(unit.source_id, str(unit.path))
                 stored = reader.document_hashes(unit_id) if unit_id is not None else {}
                 seen: set[str] = set()
+                forgotten: set[str] = set()
                 errors: list[ItemError] = []
                 complete = True
                 try:
@@ -330,6 +338,12 @@ class Indexer:
                             errors.append(
                                 ItemError(str(unit.path), f"duplicate item key {item.key!r} skipped", item.key)
                             )
+                            continue
+                        parent_forgotten = item.parent_key is not None and item.parent_key in forgotten
+                        if tombstones and (parent_forgotten or tombstones.forbid(item, str(unit.path))):
+                            # not in `seen`: a stored copy, if any, goes as stale
+                            forgotten.add(item.key)
+                            self._forgotten_skipped += 1
                             continue
                         seen.add(item.key)
                         item.timestamp = to_utc(item.timestamp)
@@ -353,6 +367,7 @@ class Indexer:
         self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float
     ) -> None:
         work: queue.Queue[object] = queue.Queue(maxsize=32)  # bounds memory on huge sources
+        self._forgotten_skipped = 0  # counted by the producer thread
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
         producer.start()
@@ -387,6 +402,7 @@ class Indexer:
                 with contextlib.suppress(queue.Empty):
                     work.get(timeout=0.1)
             producer.join()
+            report.forgotten += self._forgotten_skipped
 
     def _flush(
         self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None

@@ -556,3 +556,59 @@ def test_vectors_are_float32_blobs(fake_app: Any, tmp_path: Path) -> None:
     blob = fake_app.store.scalar("SELECT vector FROM vectors LIMIT 1")
     assert len(blob) == 4 * FakeEmbedder.dimension
     assert np.isclose(np.linalg.norm(np.frombuffer(blob, dtype=np.float32)), 1.0)
+
+
+# --- tombstones: forgotten stays forgotten when its source changes -------------------------
+
+
+def test_a_forgotten_person_does_not_come_back_when_the_source_changes(
+    fake_app: Any, tmp_path: Path, satchel_home: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    chat = data / "WhatsApp Chat with Friends.txt"
+    chat.write_text(WHATSAPP.format(canary=CANARY))
+    (data / "minutes.md").write_text(
+        "---\nauthor: Marco Bianchi <marco@example.org>\n---\n# Minutes\n\nBudget approved, heronflight9 wins.\n"
+    )
+    fake_app.add_source(data)
+    fake_app.sync()
+    assert ops_cli(fake_app, "forget", "--person", "Marco Bianchi") == 0
+    # the export grows (a new month with a message from him, one from Anna alone) and
+    # the minutes file is touched: a nightly reindex parses both again
+    chat.write_text(
+        WHATSAPP.format(canary=CANARY)
+        + "02/05/2026, 10:00 - Marco Bianchi: the new code word is walrus5521\n"
+        + "03/06/2026, 09:00 - Anna Verdi: June picnic at the lighthouse\n"
+    )
+    os.utime(data / "minutes.md", (time.time() + 5, time.time() + 5))
+    report = fake_app.sync()
+    assert report.forgotten >= 3  # March, May (his months) and the minutes
+    for gone in (CANARY, "heronflight9", "walrus5521"):
+        assert not any(gone in t for t in found_text(fake_app, gone))
+        assert_nowhere(satchel_home, gone.encode())
+    assert any("lighthouse" in t for t in found_text(fake_app, "june picnic lighthouse"))
+    assert any("dentist" in t for t in found_text(fake_app, "dentist thursday"))
+    # only digests are kept, never the name
+    assert_nowhere(satchel_home, b"marco bianchi")
+    assert fake_app.store.scalar("SELECT count(*) FROM forgotten WHERE kind = 'person'") == 1
+
+
+def test_a_forgotten_message_stays_out_when_its_mailbox_is_read_again(fake_app: Any, tmp_path: Path) -> None:
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    inbox.mkdir()
+    archive.mkdir()
+    (inbox / "arrival.eml").write_text(EMAIL.format(canary=CANARY))
+    (inbox / "garden.md").write_text("# Garden\n\nPlant the tulip bulbs in October.\n")
+    fake_app.add_source(inbox)
+    fake_app.sync()
+    doomed = int(fake_app.store.scalar("SELECT id FROM documents WHERE kind = 'email'"))
+    assert ops_cli(fake_app, "forget", "--document", str(doomed)) == 0
+    # the file is rewritten (same message) and a second export of it is added
+    (inbox / "arrival.eml").write_text(EMAIL.format(canary=CANARY) + "\n")
+    (archive / "arrival-copy.eml").write_text(EMAIL.format(canary=CANARY))
+    fake_app.add_source(archive)
+    report = fake_app.sync()
+    assert report.forgotten == 2 and report.added == 0
+    assert not any(CANARY in t for t in found_text(fake_app, CANARY))
+    assert any("tulip" in t for t in found_text(fake_app, "tulip bulbs"))
