@@ -10,7 +10,6 @@ chunks.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant import db
 from assistant.embed import Embedder
 from assistant.index import VectorIndex
 from assistant.store import Store, StoredChunk
@@ -241,35 +241,32 @@ class Searcher:
         coverage = dict.fromkeys(chunk_ids, 0.0)
         if not terms or not chunk_ids:
             return dict.fromkeys(chunk_ids, 1.0)
-        marks = ",".join("?" * len(chunk_ids))
         for term in dict.fromkeys(terms):
-            phrase = '"' + term.replace('"', "") + '"'
-            try:
-                rows = self.store.conn.execute(
-                    f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
-                    [phrase, *chunk_ids],
-                ).fetchall()
-            except Exception:  # a term FTS5 cannot parse covers nothing
-                continue
-            for (rowid,) in rows:
-                coverage[int(rowid)] += terms.count(term) / len(terms)
+            for rowid in self.chunks_containing(term, chunk_ids) or ():  # unparsable: covers nothing
+                coverage[rowid] += terms.count(term) / len(terms)
         return coverage
 
     def mentions(self, word: str, chunk_ids: list[int]) -> bool:
-        """Whether any of the chunks contains ``word`` (FTS5 matching: stemmed,
-        diacritics folded; text, title and the people who wrote or took part)."""
+        """Whether any of the chunks contains ``word`` (a word FTS5 cannot parse is not
+        held against the answer)."""
+        found = self.chunks_containing(word, chunk_ids)
+        return found is None or bool(found)
+
+    def chunks_containing(self, word: str, chunk_ids: list[int]) -> set[int] | None:
+        """Which of the chunks contain ``word`` (FTS5 matching: stemmed, diacritics
+        folded; text, title and the people who wrote or took part). None when FTS5
+        cannot parse the word."""
         if not chunk_ids:
-            return False
+            return set()
         marks = ",".join("?" * len(chunk_ids))
         phrase = '"' + word.replace('"', "") + '"'
         try:
-            row = self.store.conn.execute(
-                f"SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks}) LIMIT 1",
-                [phrase, *chunk_ids],
-            ).fetchone()
-        except sqlite3.Error:  # a word FTS5 cannot parse is not held against the answer
-            return True
-        return row is not None
+            rows = self.store.conn.execute(
+                f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})", [phrase, *chunk_ids]
+            ).fetchall()
+        except db.Error:
+            return None
+        return {int(r[0]) for r in rows}
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
@@ -295,7 +292,7 @@ class Searcher:
             return []
         try:
             frequencies = [self._capped_frequency(term) for term in match_terms]
-        except sqlite3.Error:
+        except db.Error:
             return []
         present = sorted((f, t) for f, t in zip(frequencies, match_terms, strict=True) if f > 0)
         rare: list[str] = []
@@ -346,7 +343,7 @@ class Searcher:
             params = [match, *filter_params, limit]
         try:
             rows = self.store.conn.execute(sql, params).fetchall()
-        except sqlite3.Error:
+        except db.Error:
             return []
         return [(int(r[0]), -float(r[1])) for r in rows]
 
