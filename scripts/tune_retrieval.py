@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
@@ -59,6 +61,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="build the SciFact store here once and reuse it")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--title-every-chunk",
+        action="store_true",
+        help="experiment: embed every chunk with its document's title in front (as for email and chat)",
+    )
     args = parser.parse_args()
 
     from assistant import search as search_module
@@ -69,6 +76,10 @@ def main() -> int:
     from assistant.settings import load_settings
 
     force_offline()
+    if args.title_every_chunk:
+        from assistant import chunking
+
+        chunking.TITLED_KINDS = chunking.TITLED_KINDS | {"file"}  # BEIR documents are files
     with tempfile.TemporaryDirectory(prefix="satchel-tune-") as tmp:
         home = args.keep or Path(tmp)
         settings = load_settings({"home": str(home)})
@@ -108,6 +119,18 @@ def main() -> int:
                         candidates[(split, qid, label)] = (bm25, dense)
                         candidates[(split, qid, "dense")] = ([], dense)
         search_module.BM25_WEIGHTS = title_weights["title x2 (default)"]
+        # dense with pseudo-relevance feedback: the query moved towards its top chunks
+        for split, qrels in splits.items():
+            for qid in qrels:
+                if qid not in queries:
+                    continue
+                bm25, dense = candidates[(split, qid, "title x2 (default)")]
+                query_vector = app.embedder.encode_query(queries[qid])
+                for top, weight in ((3, 0.5), (5, 0.3)):
+                    _, matrix = app.store.vectors_for([cid for cid, _ in dense[:top]])
+                    moved = query_vector + weight * matrix.mean(axis=0)
+                    moved /= float(np.linalg.norm(moved))
+                    candidates[(split, qid, f"prf {top} {weight}")] = (bm25, searcher.dense(moved, Filters(), depth))
 
         def score(split: str, label: str, fuse: Callable[[Hits, Hits], dict[int, float]], cut: int) -> dict:
             ndcg = recall = 0.0
@@ -126,9 +149,13 @@ def main() -> int:
             return {"ndcg@10": round(ndcg / len(judged), 4), "recall@100": round(recall / len(judged), 4)}
 
         default = "title x2 (default)"
+
+        def dense_only(b: Hits, d: Hits) -> dict[int, float]:
+            return dict(d)
+
         experiments: list[tuple[str, str, Callable[[Hits, Hits], dict[int, float]], int]] = [
             ("bm25 only", default, lambda b, d: {c: s for c, s in b}, 100),
-            ("dense only", default, lambda b, d: {c: s for c, s in d}, 100),
+            ("dense only", default, dense_only, 100),
         ]
         for label in title_weights:
             experiments.append((f"rrf k=60, {label}", label, rrf(60), 100))
@@ -162,6 +189,14 @@ def main() -> int:
             )
         for k in (10, 60):
             experiments.append((f"rrf k={k}, 200 candidates a side", default, rrf(k), 200))
+        for top, weight in ((3, 0.5), (5, 0.3)):
+            label = f"prf {top} {weight}"
+            experiments.append(
+                (f"dense with feedback from its top {top} (weight {weight}) only", label, dense_only, 100)
+            )
+            experiments.append(
+                (f"rrf k=10, dense with feedback from its top {top} (weight {weight})", label, rrf(10), 100)
+            )
         results = []
         for name, label, fuse, cut in experiments:
             results.append({"setting": name, **{split: score(split, label, fuse, cut) for split in splits}})
