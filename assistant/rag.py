@@ -55,6 +55,8 @@ def named_in(query: str) -> list[str]:
                 continue
             names.append(word)
     return list(dict.fromkeys(names))
+
+
 _CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 # Words that mark a follow-up question that needs the previous question's subject.
