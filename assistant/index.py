@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbeddingMismatchError
+from assistant.fileio import atomic_file
 from assistant.store import VECTORS, Store
 
 _MAGIC = b"SATCHEL-FAISS-1\n"
@@ -207,22 +208,16 @@ class VectorIndex:
                 return  # the file already holds this generation (a no-op sync)
             payload = _faiss().serialize_index(self.index)
             header = json.dumps({"generation": generation, "count": self.size}).encode()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             # beside an encrypted store the file is sealed (AES-256-GCM), else written plain
             sealed = seal_if_encrypted(
                 self.path, [_MAGIC + header + b"\n", payload], {"generation": generation, "count": self.size}
             )
-            tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-            with open(tmp, "wb") as handle:
+            with atomic_file(self.path) as handle:
                 if sealed is None:
                     handle.write(_MAGIC + header + b"\n")
                     handle.write(payload.tobytes())
                 else:
                     handle.write(sealed)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
             self.generation = generation
             self._saved_generation = generation
 

@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from assistant import crypto, db
 from assistant.errors import EncryptionError, SatchelError, SourceError, StoreError
+from assistant.fileio import atomic_file, leftover_temps
 from assistant.forgotten import document_digests, person_digest
 from assistant.settings import Settings
 
@@ -413,12 +414,12 @@ def forget(
             report.persons_matched = sel.persons
 
             index.remove(sorted(set(gone)))
-            report.vectors_left = int(store.scalar("SELECT count(*) FROM vectors") or 0)
+            report.vectors_left = store.vector_count()
             if index.size != report.vectors_left:
                 index.rebuild(store)
             index.save(store.generation())
             report.index_vectors = index.size
-            for stale in app.settings.index_path.parent.glob(app.settings.index_path.name + ".tmp*"):
+            for stale in leftover_temps(app.settings.index_path):
                 stale.unlink(missing_ok=True)  # a crashed save's leftovers hold vectors too
 
             report.wal_cleared = erase_free_space(store)
@@ -484,19 +485,8 @@ def export_documents(store: Store, out: IO[str]) -> int:
 
 def export_to_file(store: Store, path: Path) -> int:
     """Export into ``path`` atomically, created 0600 (it is all your personal data)."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            count = export_documents(store, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path.expanduser(), "w", encoding="utf-8") as handle:
+        count = export_documents(store, handle)
     return count
 
 
@@ -590,18 +580,10 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
     index_generation: int | None = None
     if settings.index_path.is_file():
         index_target = dest / settings.index_path.name
-        index_tmp = dest / f".{index_target.name}.tmp{os.getpid()}"
-        fd = os.open(index_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out, open(settings.index_path, "rb") as src_index:
-                shutil.copyfileobj(src_index, out, 1 << 22)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(index_tmp, index_target)
-            index_copied = True
-            index_generation = _index_generation(index_target)
-        finally:
-            index_tmp.unlink(missing_ok=True)
+        with atomic_file(index_target) as out, open(settings.index_path, "rb") as src_index:
+            shutil.copyfileobj(src_index, out, 1 << 22)
+        index_copied = True
+        index_generation = _index_generation(index_target)
     if settings.config_path.is_file():
         config_target = dest / settings.config_path.name
         shutil.copyfile(settings.config_path, config_target)
@@ -635,12 +617,12 @@ def _zero_fill(fd: int) -> None:
     os.fsync(fd)
 
 
-def _replace_file(path: Path, data_file: Path, *, shred_old: bool) -> None:
-    """Rename ``data_file`` over ``path`` atomically, then zero the old file's bytes."""
+@contextmanager
+def _zeroing_replaced(path: Path, shred_old: bool) -> Iterator[None]:
+    """Around a rename over ``path``: once it is done, the old file's bytes are zeroed."""
     old_fd = os.open(path, os.O_RDWR) if shred_old and path.is_file() else None
     try:
-        os.chmod(data_file, 0o600)
-        os.replace(data_file, path)
+        yield
         _fsync_dir(path.parent)
         if old_fd is not None:
             _zero_fill(old_fd)
@@ -649,17 +631,17 @@ def _replace_file(path: Path, data_file: Path, *, shred_old: bool) -> None:
             os.close(old_fd)
 
 
+def _replace_file(path: Path, data_file: Path, *, shred_old: bool) -> None:
+    """Rename ``data_file`` over ``path`` atomically, then zero the old file's bytes."""
+    with _zeroing_replaced(path, shred_old):
+        os.chmod(data_file, 0o600)
+        os.replace(data_file, path)
+
+
 def _write_replacing(path: Path, data: bytes, *, shred_old: bool) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _replace_file(path, tmp, shred_old=shred_old)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Replace ``path`` with ``data`` atomically, then zero the old file's bytes."""
+    with _zeroing_replaced(path, shred_old), atomic_file(path) as handle:
+        handle.write(data)
 
 
 def _quiesce(settings: Settings) -> None:
