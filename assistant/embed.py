@@ -87,6 +87,9 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
+_malloc_trim: Any = None  # glibc's malloc_trim, False where there is none
+
+
 def release_freed_memory() -> None:
     """Hand memory that torch freed back to the system (glibc keeps it otherwise).
 
@@ -103,9 +106,6 @@ def release_freed_memory() -> None:
             _malloc_trim = False
     if _malloc_trim:
         _malloc_trim(0)
-
-
-_malloc_trim: Any = None
 
 
 class Embedder:
@@ -160,6 +160,12 @@ class Embedder:
             return self._model
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Vectors of a batch of texts, and the memory torch used for them handed back."""
+        vectors = self._encode(texts, batch_size)
+        release_freed_memory()
+        return vectors
+
+    def _encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.load()
@@ -174,10 +180,7 @@ class Embedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        out = np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
-        del vectors
-        release_freed_memory()
-        return out
+        return np.ascontiguousarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector. Without the torch model loaded (a fresh CLI process),
@@ -187,7 +190,7 @@ class Embedder:
             encoder = self._numpy_encoder()
             if encoder is not None:
                 return encoder.encode(text)
-        return self.encode([text])[0]
+        return self._encode([text])[0]  # one short text: nothing worth trimming per query
 
     def _numpy_encoder(self) -> Any:
         with self._lock:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from assistant.store import Store
 from connectors.base import Document
 
 # words and whole e-mail addresses, as `forget --person` matches them
@@ -55,6 +56,11 @@ def _person_digests(value: str) -> Iterable[str]:
 class Tombstones:
     persons: set[str] = field(default_factory=set)
     documents: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, store: Store) -> Tombstones:
+        stored = store.tombstones()
+        return cls(stored["person"], stored["document"])
 
     def __bool__(self) -> bool:
         return bool(self.persons or self.documents)

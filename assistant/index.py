@@ -2,11 +2,12 @@
 
 Ids are chunk rowids. Search is exact inner product on normalised vectors (cosine)
 while that stays fast; past ``EXACT_LIMIT`` vectors the index becomes an inverted
-file over 8-bit scalar-quantized vectors (IVF-SQ8: a quarter of the memory, a few
-percent of the vectors scanned per query), chosen over HNSW because it supports
-removal and is quick to build (docs/benchmarks.md has the measurements). The switch
-and later retraining happen at the end of a sync, built beside the serving index
-and swapped in, so queries are never blocked. The file records the store generation it was built at; a file that
+file over 8-bit scalar-quantized vectors (IVF-SQ8: a quarter of the memory, a fifth
+of the lists scanned per query), chosen over HNSW because it supports removal and is
+quick to build (docs/benchmarks.md has the measurements). The switch, and retraining
+when the store has grown fourfold, happen during a sync as soon as the size calls for
+it (``reshape``): built beside the serving index and swapped in, so queries are never
+blocked. The file records the store generation it was built at; a file that
 is missing, damaged or stale is rebuilt from the stored vectors, without embedding
 anything again. Saving is atomic (temp file, fsync, rename), so a crash leaves
 either the old file or the new one.

@@ -351,7 +351,7 @@ class Answerer:
             cited |= attributed
         for ref in refs:
             ref.cited = ref.n in cited
-        if not declined and cited and self.min_cited_coverage > 0:
+        if not declined and cited:
             # a grounding check: the sources the answer rests on must speak of what
             # was asked, not of something near it (the cabin's door code is no answer
             # to "the door code of my building")

@@ -290,6 +290,8 @@ class Searcher:
         match_terms = fts_terms(query)
         if not match_terms:
             return []
+        if self.index.size <= BM25_ROW_BUDGET:  # a small store: no query can score more rows
+            return self._bm25_query(" OR ".join(match_terms), filters, limit)
         try:
             frequencies = [self._capped_frequency(term) for term in match_terms]
         except db.Error:

@@ -724,7 +724,7 @@ class Store:
         return {
             "documents": int(self.scalar("SELECT count(*) FROM documents") or 0),
             "chunks": int(self.scalar("SELECT count(*) FROM chunks") or 0),
-            "vectors": int(self.scalar("SELECT count(*) FROM vectors") or 0),
+            "vectors": self.vector_count(),
             "errors": int(self.scalar("SELECT count(*) FROM errors") or 0),
         }
 

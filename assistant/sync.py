@@ -216,6 +216,7 @@ class _UnitEnd:
     seen_keys: set[str]
     errors: list[ItemError]
     complete: bool  # parsed to the end; only then are vanished documents deleted
+    forgotten: int = 0  # documents kept out by `satchel forget` tombstones
 
 
 _DONE = object()
@@ -235,7 +236,6 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
-        self._forgotten_skipped = 0
 
     def sync(
         self,
@@ -314,8 +314,7 @@ class Indexer:
     def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event) -> None:
         reader = Store(self.store.path)
         tokenizer = self.embedder.tokenizer
-        stored_tombstones = reader.tombstones()
-        tombstones = Tombstones(stored_tombstones["person"], stored_tombstones["document"])
+        tombstones = Tombstones.load(reader)
         try:
             for unit in units:
                 if stop.is_set():
@@ -343,7 +342,6 @@ class Indexer:
                         if tombstones and (parent_forgotten or tombstones.forbid(item, str(unit.path))):
                             # not in `seen`: a stored copy, if any, goes as stale
                             forgotten.add(item.key)
-                            self._forgotten_skipped += 1
                             continue
                         seen.add(item.key)
                         item.timestamp = to_utc(item.timestamp)
@@ -357,7 +355,7 @@ class Indexer:
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
                     complete = False
                     errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
-                out.put(_UnitEnd(unit, seen, errors, complete))
+                out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten)))
         finally:
             reader.close()
             out.put(_DONE)
@@ -367,7 +365,6 @@ class Indexer:
         self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float
     ) -> None:
         work: queue.Queue[object] = queue.Queue(maxsize=32)  # bounds memory on huge sources
-        self._forgotten_skipped = 0  # counted by the producer thread
         stop = threading.Event()
         producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
         producer.start()
@@ -402,7 +399,6 @@ class Indexer:
                 with contextlib.suppress(queue.Empty):
                     work.get(timeout=0.1)
             producer.join()
-            report.forgotten += self._forgotten_skipped
 
     def _flush(
         self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None
@@ -513,6 +509,7 @@ class Indexer:
                         report.error_list.append({"path": error.path, "item": error.item, "reason": error.reason})
                     store.upsert_unit(unit.source_id, upath, unit.connector.name, unit.signature)
                     report.units_parsed += 1
+                    report.forgotten += work.forgotten
                     state.units_done += 1
                     state.bytes_done += unit.size
                     state.current = upath
