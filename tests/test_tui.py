@@ -138,6 +138,16 @@ async def ask(pilot: Pilot[Any], question: str = QUESTION) -> None:
     await settle(pilot, 0.1)
 
 
+async def open_search(pilot: Pilot[Any]) -> SearchScreen:
+    """From the start screen to the search screen (F3)."""
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    search = pilot.app.screen
+    assert isinstance(search, SearchScreen)
+    return search
+
+
 def answer_texts(app: Any) -> list[str]:
     return [turn.answer_view.source for turn in app.screen.query(Turn)]
 
@@ -373,11 +383,7 @@ async def test_history_resumes_a_conversation(satchel: Satchel) -> None:
 async def test_search_as_you_type_with_filters(satchel: Satchel) -> None:
     app = create_app(satchel)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
-        search = app.screen
-        assert isinstance(search, SearchScreen)
+        search = await open_search(pilot)
         await pilot.press(*"check-in")
         await settle(pilot, 0.5)  # debounced: results come after a pause in typing
         results = search.query_one("#results", SourceList)
@@ -675,11 +681,7 @@ def test_tmux_demo(tmp_path: Path, model_cache: Path) -> None:
 async def test_filters_said_in_words_become_removable_chips(satchel: Satchel) -> None:
     app = create_app(satchel)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
-        search = app.screen
-        assert isinstance(search, SearchScreen)
+        search = await open_search(pilot)
         box = search.query_one("#search-query", Input)
         box.value = "emails from Helena about the door code"
         box.focus()
