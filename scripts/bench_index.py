@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -28,19 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from synthetic import DIMENSION, Projector, scifact_queries, scifact_words  # noqa: E402
+from synthetic import DIMENSION, Projector, scifact_queries, windows  # noqa: E402
 
 PROBE_SHARES = (0.05, 0.1, 0.2, 0.3)
-
-
-def windows(count: int, seed: int = 7) -> list[str]:
-    words = scifact_words()
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        start = rng.randrange(0, len(words) - 90)
-        out.append(" ".join(words[start : start + rng.randint(40, 80)]))
-    return out
 
 
 def latency(search: Callable[[np.ndarray], Any], queries: np.ndarray) -> tuple[float, float]:

@@ -29,9 +29,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
-SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
 
-from synthetic import Projector  # noqa: E402
+from synthetic import Projector, scifact_queries, scifact_words, window  # noqa: E402
 
 
 def build_store(home: Path, chunks: int, seed: int = 7) -> None:
@@ -40,11 +39,7 @@ def build_store(home: Path, chunks: int, seed: int = 7) -> None:
     from assistant.store import ChunkRecord, Store
 
     rng = random.Random(seed)
-    words: list[str] = []
-    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            doc = json.loads(line)
-            words += (doc["title"] + " " + doc["text"]).split()
+    words = scifact_words()
     home.mkdir(parents=True, exist_ok=True)
     store = Store(home / "satchel.db")
     store.check_embedding_model(BUNDLED_NAME, 384)
@@ -73,9 +68,7 @@ def build_store(home: Path, chunks: int, seed: int = 7) -> None:
             )
             records = []
             for o in range(per_doc):
-                start = rng.randrange(0, len(words) - 90)
-                text = " ".join(words[start : start + rng.randint(40, 80)])
-                records.append(ChunkRecord(o, text, f"lines {o}", "anna keller", None, None, 60))
+                records.append(ChunkRecord(o, window(rng, words), f"lines {o}", "anna keller", None, None, 60))
             vectors = projector.vectors(r.text for r in records)
             store.insert_chunks(
                 doc_id,
@@ -147,8 +140,7 @@ def main() -> int:
     from assistant.embed import force_offline
 
     force_offline()
-    queries = [json.loads(x)["text"] for x in (SCIFACT / "queries.jsonl").read_text().splitlines() if x.strip()]
-    queries = queries[: args.queries]
+    queries = scifact_queries()[: args.queries]
     if args.measure:
         print(json.dumps(measure(args.measure, queries)))
         return 0

@@ -433,22 +433,6 @@ def test_index_turns_approximate_past_the_limit_and_exact_again_below_half(
     assert fake_app.index.kind == "exact" and fake_app.index.size == 25
 
 
-class _CannedModel:
-    """Streams one fixed answer (the grounding checks run after generation)."""
-
-    name = "canned.gguf"
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream(self, messages, *, max_tokens, temperature, stats, should_stop=None, **options):  # type: ignore[no-untyped-def]
-        stats.generated_tokens = 1
-        yield self.answer
-
-
 def test_named_in_reads_names_not_sentence_starts_or_family_roles() -> None:
     from assistant.rag import named_in
 
@@ -468,7 +452,7 @@ def test_an_answer_whose_sources_do_not_name_what_was_asked_is_withdrawn(fake_ap
     fake_app.sync()
     fake_app.settings = replace(fake_app.settings, min_relevance=0.0)
     answerer = fake_app.answerer(auto_filters=False)
-    model = _CannedModel("The door code is 4827 [1].")
+    model = CannedModel("The door code is 4827 [1].")
     lisbon = answerer.answer("What is the door code of my apartment building in Lisbon?", model=model)  # type: ignore[arg-type]
     assert not lisbon.answered and "Lisbon" in lisbon.answer and "4827" not in lisbon.answer
     assert not any(s.cited for s in lisbon.sources)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +33,18 @@ def scifact_words() -> list[str]:
             doc = json.loads(line)
             words += (doc["title"] + " " + doc["text"]).split()
     return words
+
+
+def window(rng: random.Random, words: list[str]) -> str:
+    """40 to 80 consecutive words of real text, as a chunk of the synthetic stores."""
+    start = rng.randrange(0, len(words) - 90)
+    return " ".join(words[start : start + rng.randint(40, 80)])
+
+
+def windows(count: int, seed: int = 7) -> list[str]:
+    words = scifact_words()
+    rng = random.Random(seed)
+    return [window(rng, words) for _ in range(count)]
 
 
 def scifact_queries() -> list[str]:
