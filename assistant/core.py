@@ -120,6 +120,8 @@ class Satchel:
             embedder,
             index,
             candidates=s.candidates,
+            fusion=s.fusion,
+            bm25_weight=s.bm25_weight,
             rrf_k=s.rrf_k,
             max_per_document=s.max_chunks_per_document,
         )

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FTS5 BM25 and dense vectors, fused by reciprocal rank.
+"""Hybrid retrieval: FTS5 BM25 and dense vectors, fused by reciprocal rank (or by
+their standardised scores).
 
 Filters (kind, source, person, date range) are applied inside each retriever's
 candidate set, never after the top-k, so a filtered query still returns k results
@@ -21,8 +22,12 @@ import numpy as np
 
 from assistant import db
 from assistant.embed import Embedder
+from assistant.errors import ConfigError
 from assistant.index import VectorIndex
 from assistant.store import Store, StoredChunk
+
+# How the BM25 and dense candidate lists become one ranking (Searcher._fuse).
+FUSIONS = ("rrf", "z-score")
 
 # English function words that only add noise to an OR-ed BM25 query.
 STOP_WORDS = frozenset(
@@ -223,13 +228,19 @@ class Searcher:
         index: VectorIndex,
         *,
         candidates: int = 100,
+        fusion: str = "rrf",
+        bm25_weight: float = 0.5,
         rrf_k: int = 10,
         max_per_document: int = 2,
     ) -> None:
+        if fusion not in FUSIONS:
+            raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion!r}")
         self.store = store
         self.embedder = embedder
         self.index = index
         self.candidates = candidates
+        self.fusion = fusion
+        self.bm25_weight = bm25_weight
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
 
@@ -409,16 +420,35 @@ class Searcher:
                 fused[cid] = score
                 dense_rank[cid] = rank
         else:
-            for rank, (cid, _) in enumerate(bm25_hits):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-                bm25_rank[cid] = rank
-            for rank, (cid, _) in enumerate(dense_hits):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-                dense_rank[cid] = rank
+            bm25_rank = {cid: rank for rank, (cid, _) in enumerate(bm25_hits)}
+            dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense_hits)}
+            fused = self._fuse(bm25_hits, dense_hits)
         ordered = sorted(fused, key=lambda cid: -fused[cid])
         results = self._diversify(query, ordered, fused, k, query_vector, bm25_rank, dense_rank)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchOutcome(query=query, filters=filters, results=results, timings_ms=timings)
+
+    def _fuse(self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]]) -> dict[int, float]:
+        """One score per candidate from both lists.
+
+        rrf (the default): weight / (k + rank) from each list. z-score: each side's
+        scores in standard deviations from its own mean, weighted and added; a
+        candidate one side did not return counts as that side's lowest. Unlike
+        reciprocal rank it keeps how far ahead a clear winner is: on SciFact it gives
+        nDCG@10 0.734 (train) and 0.735 (test) where RRF k=10 gives 0.728 and 0.718,
+        but the default model answered fewer sample questions from what it ranked
+        first (docs/retrieval.md)."""
+        weights = (self.bm25_weight, 1.0 - self.bm25_weight)
+        fused: dict[int, float] = {}
+        if self.fusion == "rrf":
+            for weight, hits in zip(weights, (bm25_hits, dense_hits), strict=True):
+                for rank, (cid, _) in enumerate(hits):
+                    fused[cid] = fused.get(cid, 0.0) + 2.0 * weight / (self.rrf_k + rank + 1)
+            return fused
+        sides = [standardised(hits) for hits in (bm25_hits, dense_hits)]
+        for cid in sides[0][0].keys() | sides[1][0].keys():
+            fused[cid] = sum(w * scores.get(cid, floor) for w, (scores, floor) in zip(weights, sides, strict=True))
+        return fused
 
     def _diversify(
         self,
@@ -492,6 +522,17 @@ class Searcher:
             bm25_rank=bm25_rank,
             dense_rank=dense_rank,
         )
+
+
+def standardised(hits: list[tuple[int, float]]) -> tuple[dict[int, float], float]:
+    """Each hit's score in standard deviations from the list's mean, and the lowest of
+    them (what a candidate missing from the list is given)."""
+    if not hits:
+        return {}, 0.0
+    scores = np.fromiter((s for _, s in hits), dtype=np.float64, count=len(hits))
+    spread = float(scores.std()) or 1.0
+    z = (scores - float(scores.mean())) / spread
+    return {cid: float(v) for (cid, _), v in zip(hits, z, strict=True)}, float(z.min())
 
 
 def parse_date(value: str, *, end: bool = False) -> datetime:

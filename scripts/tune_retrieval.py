@@ -42,17 +42,35 @@ def rrf(k: float, bm25_weight: float = 1.0) -> Callable[[Hits, Hits], dict[int, 
     return fuse
 
 
-def convex(bm25_weight: float) -> Callable[[Hits, Hits], dict[int, float]]:
-    def normalise(hits: Hits) -> dict[int, float]:
-        if not hits:
-            return {}
-        scores = [s for _, s in hits]
-        low, high = min(scores), max(scores)
-        return {cid: (s - low) / (high - low) if high > low else 1.0 for cid, s in hits}
+def min_max(hits: Hits) -> tuple[dict[int, float], float]:
+    """Scores mapped onto [0, 1] over the list; a candidate missing from it counts 0."""
+    if not hits:
+        return {}, 0.0
+    scores = [s for _, s in hits]
+    low, high = min(scores), max(scores)
+    return {cid: (s - low) / (high - low) if high > low else 1.0 for cid, s in hits}, 0.0
 
+
+def z_score(hits: Hits) -> tuple[dict[int, float], float]:
+    """Scores in standard deviations from the list's mean; a missing candidate counts as
+    the list's lowest."""
+    if not hits:
+        return {}, 0.0
+    scores = np.array([s for _, s in hits])
+    spread = float(scores.std()) or 1.0
+    normalised = {cid: (s - float(scores.mean())) / spread for cid, s in hits}
+    return normalised, min(normalised.values())
+
+
+def convex(
+    bm25_weight: float, normalise: Callable[[Hits], tuple[dict[int, float], float]] = min_max
+) -> Callable[[Hits, Hits], dict[int, float]]:
     def fuse(bm25: Hits, dense: Hits) -> dict[int, float]:
-        b, d = normalise(bm25), normalise(dense)
-        return {cid: bm25_weight * b.get(cid, 0.0) + (1 - bm25_weight) * d.get(cid, 0.0) for cid in b.keys() | d.keys()}
+        (b, b_floor), (d, d_floor) = normalise(bm25), normalise(dense)
+        return {
+            cid: bm25_weight * b.get(cid, b_floor) + (1 - bm25_weight) * d.get(cid, d_floor)
+            for cid in b.keys() | d.keys()
+        }
 
     return fuse
 
@@ -61,6 +79,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="build the SciFact store here once and reuse it")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--test-qrels",
+        type=Path,
+        help="held-back judgements to report beside train (SciFact's test.tsv is not in ../shared)",
+    )
     parser.add_argument(
         "--title-every-chunk",
         action="store_true",
@@ -88,12 +111,15 @@ def main() -> int:
             app.add_source(SCIFACT / "corpus.jsonl", "beir")
             app.sync()
         queries = load_queries(SCIFACT / "queries.jsonl")
-        # test.tsv is held back (not shipped in ../shared): tuned on train alone
+        # test.tsv is held back (not shipped in ../shared): tuned on train alone, and
+        # the test judgements, where given, only reported
         splits = {
             name: load_qrels(SCIFACT / "qrels" / f"{name}.tsv")
             for name in ("train", "test")
             if (SCIFACT / "qrels" / f"{name}.tsv").is_file()
         }
+        if args.test_qrels:
+            splits["test"] = load_qrels(args.test_qrels)
         key_of = {int(r["id"]): str(r["key"]) for r in app.store.query("SELECT id, key FROM documents")}
         doc_of = {int(r["id"]): int(r["document_id"]) for r in app.store.query("SELECT id, document_id FROM chunks")}
         first_chunk: dict[int, int] = {}
@@ -189,6 +215,49 @@ def main() -> int:
             )
         for k in (10, 60):
             experiments.append((f"rrf k={k}, 200 candidates a side", default, rrf(k), 200))
+        for weight in (0.45, 0.55):
+            experiments.append((f"score fusion, bm25 weight {weight}", default, convex(weight), 100))
+        for cut in (20, 50, 200):
+            experiments.append((f"score fusion 0.5, {cut} candidates a side", default, convex(0.5), cut))
+        for weight in (0.4, 0.5, 0.6):
+            experiments.append((f"z-score fusion, bm25 weight {weight}", default, convex(weight, z_score), 100))
+            experiments.append(
+                (f"documents first, z-score fusion {weight}", default, documents_first(convex(weight, z_score)), 100)
+            )
+        for label in title_weights:
+            experiments.append((f"score fusion 0.5, {label}", label, convex(0.5), 100))
+        for weight in (0.45, 0.55):
+            experiments.append((f"z-score fusion, bm25 weight {weight}", default, convex(weight, z_score), 100))
+        for cut in (50, 200):
+            experiments.append((f"z-score fusion 0.5, {cut} candidates a side", default, convex(0.5, z_score), cut))
+
+        def documents_summed(second: float) -> Callable[[Hits], Hits]:
+            """Each document at its best chunk's score plus a share of its second best."""
+
+            def fold(hits: Hits) -> Hits:
+                best: dict[int, list[float]] = {}
+                for cid, s in hits:
+                    best.setdefault(doc_of[cid], []).append(s)
+                return sorted(
+                    (
+                        (first_chunk[d], s[0] + second * (s[1] if len(s) > 1 else min(x for _, x in hits)))
+                        for d, s in best.items()
+                    ),
+                    key=lambda h: -h[1],
+                )
+
+            return fold
+
+        for second in (0.1, 0.3):
+            fold = documents_summed(second)
+            experiments.append(
+                (
+                    f"documents (best + {second} x second), z-score 0.5",
+                    default,
+                    lambda b, d, fold=fold: convex(0.5, z_score)(fold(b), fold(d)),
+                    100,
+                )
+            )
         for top, weight in ((3, 0.5), (5, 0.3)):
             label = f"prf {top} {weight}"
             experiments.append(

@@ -14,7 +14,7 @@ import pytest
 from assistant.chunking import ChunkingOptions, chunk_document
 from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokenizer
 from assistant.errors import ConfigError, EmbeddingMismatchError, StoreLockedError
-from assistant.search import Filters, fts_query, highlight_snippet, parse_date
+from assistant.search import Filters, Searcher, fts_query, highlight_snippet, parse_date, standardised
 from assistant.settings import load_settings
 from connectors.base import KIND_CHAT, Document, Section
 
@@ -458,3 +458,30 @@ def test_an_answer_whose_sources_do_not_name_what_was_asked_is_withdrawn(fake_ap
     assert not any(s.cited for s in lisbon.sources)
     cabin = answerer.answer("What is the door code of the cabin in Grândola?", model=model)  # type: ignore[arg-type]
     assert cabin.answered and "4827" in cabin.answer and cabin.sources[0].cited
+
+
+def test_fusions_rank_a_clear_winner_and_reject_unknown_names() -> None:
+    scores, floor = standardised([(1, 9.0), (2, 5.0), (3, 4.0)])
+    assert scores[1] > scores[2] > scores[3] == floor
+    assert abs(sum(scores.values())) < 1e-9  # standard scores of the list sum to zero
+    assert standardised([(7, 3.0)]) == ({7: 0.0}, 0.0)  # one hit: no spread, no division by zero
+
+    # BM25 is sure of chunk 1 (far ahead); dense ranks chunk 2 first by a hair. Reciprocal
+    # rank sees a tie between 1 and 2; standardised scores keep BM25's margin.
+    bm25 = [(1, 30.0), (2, 10.0), (3, 9.0), (4, 8.5)]
+    dense = [(2, 0.61), (1, 0.60), (4, 0.40), (3, 0.39)]
+
+    def fused(fusion: str) -> dict[int, float]:
+        searcher = Searcher(None, None, None, fusion=fusion)  # type: ignore[arg-type]
+        return searcher._fuse(bm25, dense)
+
+    rrf = fused("rrf")
+    assert rrf[1] == rrf[2] and max(rrf, key=rrf.__getitem__) in (1, 2)
+    z = fused("z-score")
+    assert sorted(z, key=lambda c: -z[c])[:2] == [1, 2]
+    assert z[1] - z[2] > 0.5
+    # a candidate that only one side returned is scored at the other side's lowest
+    only_dense = Searcher(None, None, None, fusion="z-score")._fuse(bm25[:2], dense)  # type: ignore[arg-type]
+    assert only_dense[4] < only_dense[1]
+    with pytest.raises(ConfigError, match="fusion must be"):
+        Searcher(None, None, None, fusion="borda")  # type: ignore[arg-type]
