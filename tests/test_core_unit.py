@@ -485,3 +485,32 @@ def test_fusions_rank_a_clear_winner_and_reject_unknown_names() -> None:
     assert only_dense[4] < only_dense[1]
     with pytest.raises(ConfigError, match="fusion must be"):
         Searcher(None, None, None, fusion="borda")  # type: ignore[arg-type]
+
+
+def test_broad_filters_search_without_a_selector_and_find_the_same(tmp_path: Path) -> None:
+    """A filter that keeps a large share of the vectors is searched unrestricted for
+    more hits and then filtered; on an exact index that must give exactly what the
+    restricted search gives, and a share too small falls back to the selector."""
+    from assistant.index import BROAD_FILTER_SHARE, VectorIndex
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((2000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(tmp_path / "index.faiss", 16)
+    ids = np.arange(1, 2001, dtype=np.int64)
+    index.add(ids, vectors)
+    query = vectors[0] + 0.1 * vectors[1]
+    query /= np.linalg.norm(query)
+
+    def restricted(allowed: np.ndarray) -> list[int]:
+        scores = vectors[allowed - 1] @ query
+        return [int(allowed[i]) for i in np.argsort(-scores)[:20]]
+
+    quarter = ids[ids % 4 == 0]
+    assert len(quarter) / index.size >= BROAD_FILTER_SHARE
+    broad = index._search_broad(query.reshape(1, -1), 20, quarter)
+    assert broad is not None and [cid for cid, _ in broad] == restricted(quarter)
+    assert [cid for cid, _ in index.search(query, 20, quarter)] == restricted(quarter)
+    few = ids[:40]  # 2% of the store: the restricted search does it
+    assert index._search_broad(query.reshape(1, -1), 20, few) is None
+    assert [cid for cid, _ in index.search(query, 20, few)] == restricted(few)
