@@ -136,6 +136,10 @@ class Embedder:
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
+    @property
+    def threads(self) -> int:
+        return self.settings.embedding_threads or os.cpu_count() or 1
+
     def load(self) -> Any:
         with self._lock:
             if self._model is None:
@@ -147,8 +151,7 @@ class Embedder:
 
                     hf_logging.disable_progress_bar()
 
-                    threads = self.settings.embedding_threads or os.cpu_count() or 1
-                    torch.set_num_threads(threads)
+                    torch.set_num_threads(self.threads)
                     model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
                     model.max_seq_length = min(model.max_seq_length or 256, MAX_SEQUENCE_TOKENS)
                     if self.precision == "bf16":
@@ -171,6 +174,10 @@ class Embedder:
         model = self.load()
         import torch
 
+        if torch.get_num_threads() != self.threads:
+            # OpenMP keeps the thread count per calling thread, and another library on
+            # this thread may have lowered it (FAISS once did: a third slower)
+            torch.set_num_threads(self.threads)
         with torch.inference_mode():
             vectors = model.encode(
                 texts,

@@ -57,11 +57,12 @@ def ivf_lists(count: int) -> int:
 
 
 def _faiss() -> Any:
+    # No omp_set_num_threads here: FAISS and torch share one OpenMP runtime, and the
+    # setting holds for the calling thread, so one call on the sync's thread left every
+    # later embedding batch there on one core (9,000 tokens/s instead of 15,000). The
+    # query worker thread sets its own (assistant/search.py, dense_worker).
     import faiss
 
-    # one query at a time: OpenMP's thread hand-off costs more than it saves on a
-    # single vector (15 ms vs 17 ms at 100k chunks on 2 cores)
-    faiss.omp_set_num_threads(1)
     return faiss
 
 
@@ -106,11 +107,12 @@ class VectorIndex:
             index = faiss.IndexIVFScalarQuantizer(
                 quantizer, self.dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
             )
+            previous = faiss.omp_get_max_threads()
             faiss.omp_set_num_threads(os.cpu_count() or 1)  # k-means uses every core
             try:
                 index.train(_sample(store, count, lists * _TRAINING_PER_LIST, table))
             finally:
-                faiss.omp_set_num_threads(1)
+                faiss.omp_set_num_threads(previous)
             index.nprobe = ivf_probes(lists)
         for ids, matrix in store.iter_vectors(table=table):
             if matrix.shape[1] != self.dimension:

@@ -42,3 +42,28 @@ def test_cold_query_path_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False False"
+
+
+
+def test_embedding_keeps_every_core_after_faiss_runs_on_the_same_thread(tmp_path, monkeypatch) -> None:
+    """FAISS and torch can share one OpenMP runtime (torch loads its libgomp globally),
+    whose thread count holds per calling thread. A sync opens the index and then embeds
+    on the same thread: a FAISS call that set one thread there once halved ingest speed."""
+    import faiss
+    import torch
+
+    from assistant.index import VectorIndex
+
+    calls: list[int] = []
+    real_setter = faiss.omp_set_num_threads
+    monkeypatch.setattr(faiss, "omp_set_num_threads", lambda n: (calls.append(n), real_setter(n)))
+    index = VectorIndex(tmp_path / "index.faiss", 4)
+    index.add(np.arange(1, 9), np.eye(8, 4, dtype=np.float32))
+    assert index.search(np.ones(4, dtype=np.float32), 3)
+    assert calls == []  # the index leaves this thread's OpenMP setting alone
+
+    embedder = Embedder(load_settings({"embedding_threads": 2}))
+    embedder.load()
+    torch.set_num_threads(1)  # as another library on this thread may leave it
+    embedder.encode(["ferry to Tróia"])
+    assert torch.get_num_threads() == 2  # the embedder takes its threads back
