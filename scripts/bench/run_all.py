@@ -164,6 +164,7 @@ def render(figures: dict[str, dict]) -> str:
         ]
     if "precision" in figures:
         f = figures["precision"]
+        p = f["precisions"]
         lines += [
             "## Embedding precision: fp32 vs bf16 vs int8 (`scripts/bench_precision.py`)",
             "",
@@ -176,9 +177,13 @@ def render(figures: dict[str, dict]) -> str:
             " output channel.",
             f"Satchel's default on this CPU: **{f['satchel_default_precision']}** (native bf16:"
             f" {'yes' if f['cpu_native_bf16'] else 'no'}). Without native bf16 Satchel stays in fp32 rather than int8:"
-            " int8 keeps nDCG within a point only when the queries go through the same int8 model, while a cold"
-            " `satchel search` encodes its query in fp32 with NumPy (int8 document vectors are only ~0.92 cosine from"
-            " fp32 ones), and it buys 1.3× where bf16 buys 2.7×.",
+            f" here int8 moved nDCG@10 by {p['int8']['ndcg_points_vs_fp32']} points (per channel:"
+            f" {p['int8_channel']['ndcg_points_vs_fp32']}) even with the queries through the same int8 model, while a"
+            " cold `satchel search` encodes its query in fp32 with NumPy, and int8 document vectors are at worst"
+            f" {p['int8']['min_cosine_to_fp32']:.3f} (per tensor) or {p['int8_channel']['min_cosine_to_fp32']:.3f}"
+            " (per channel) cosine from fp32 ones; it buys"
+            f" {p['int8']['speedup_vs_fp32']}-{p['int8_channel']['speedup_vs_fp32']}× where bf16 buys"
+            f" {p['bf16']['speedup_vs_fp32']}×.",
             "",
             "| precision | encode s | tokens/s | docs/s | × fp32 | nDCG@10 | Δ nDCG points | recall@100"
             " | top-10 overlap with fp32 | min cosine to fp32 |",
