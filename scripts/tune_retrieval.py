@@ -266,6 +266,38 @@ def main() -> int:
             experiments.append(
                 (f"rrf k=10, dense with feedback from its top {top} (weight {weight})", label, rrf(10), 100)
             )
+        # whole-document vectors: the normalised mean of each document's chunk vectors,
+        # searched exactly, beside (or instead of) the best chunk
+        doc_ids = sorted(first_chunk)
+        sums: dict[int, np.ndarray] = {}
+        for ids, matrix in app.store.iter_vectors():
+            for cid, vector in zip(ids, matrix, strict=True):
+                d = doc_of[int(cid)]
+                sums[d] = sums[d] + vector if d in sums else vector.copy()
+        doc_matrix = np.stack([sums[d] / np.linalg.norm(sums[d]) for d in doc_ids])
+        for split, qrels in splits.items():
+            for qid in qrels:
+                if qid not in queries:
+                    continue
+                bm25, dense = candidates[(split, qid, default)]
+                scores = doc_matrix @ app.embedder.encode_query(queries[qid])
+                top = np.argsort(-scores)[:depth]
+                doc_dense = [(first_chunk[doc_ids[i]], float(scores[i])) for i in top]
+                candidates[(split, qid, "doc vectors")] = (bm25, doc_dense)
+                # both dense views: each document at the better of its best chunk and its mean
+                merged: dict[int, float] = {}
+                for cid, value in by_document(dense) + doc_dense:
+                    merged[cid] = max(value, merged.get(cid, value))
+                candidates[(split, qid, "chunk or doc")] = (
+                    bm25,
+                    sorted(merged.items(), key=lambda h: -h[1])[:depth],
+                )
+        for label in ("doc vectors", "chunk or doc"):
+            experiments.append((f"dense over {label} only", label, dense_only, 100))
+            experiments.append((f"{label}: documents first, rrf k=10", label, documents_first(rrf(10)), 100))
+            experiments.append(
+                (f"{label}: documents first, z-score 0.5", label, documents_first(convex(0.5, z_score)), 100)
+            )
         results = []
         for name, label, fuse, cut in experiments:
             results.append({"setting": name, **{split: score(split, label, fuse, cut) for split in splits}})
