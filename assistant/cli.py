@@ -403,6 +403,13 @@ def cmd_demo(app: Any, args: argparse.Namespace) -> int:
     sample = _repo_sample_dir()
     if not sample.is_dir():
         raise SatchelError(f"the sample data folder {sample} is missing")
+    if getattr(args, "own_demo_home", False):
+        # The demo's own store holds this checkout's sample alone: another checkout's
+        # copy of the same messages would otherwise keep them (one copy per
+        # Message-ID) and the citations would point into that other folder.
+        for source in app.sources():
+            if Path(source["path"]) != sample:
+                app.remove_source(str(source["id"]))
     app.add_source(sample)
     _err(f"indexing the sample data in {sample} …")
     printer = ProgressPrinter()
@@ -443,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo" and not args.home and "SATCHEL_HOME" not in os.environ:
             # the demo keeps its own store, away from the user's real data
             settings = load_settings({"home": str(settings.home.parent / "satchel-demo")})
+            args.own_demo_home = True
         from assistant.core import Satchel
 
         app = Satchel(settings)

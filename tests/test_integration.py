@@ -5,13 +5,15 @@ way scripts do, and check its JSON contract (docs/cli.md)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, link_model, run_cli
+from tests.conftest import REPO, SAMPLE, SATCHEL, link_model, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +141,31 @@ def test_help_everywhere(satchel_home: Path) -> None:
     for command in ("add", "remove", "sources", "index", "search", "ask", "status", "tui", "demo"):
         proc = run_cli(command, "--help", home=satchel_home)
         assert "usage: satchel" in proc.stdout
+
+
+def test_demo_store_holds_this_checkouts_sample_alone(tmp_path: Path, model_cache: Path) -> None:
+    """`satchel demo` keeps its own store (beside the user's, never in it). A sample
+    registered there by another checkout is dropped, so that citations point into this
+    checkout's data/sample and not into a folder that may be gone."""
+    data_home = tmp_path / "xdg"
+    demo_home = data_home / "satchel-demo"
+    other = tmp_path / "other-checkout" / "data" / "sample"
+    shutil.copytree(SAMPLE / "notes", other / "notes")
+    link_model(demo_home, model_cache)
+    run_cli("add", str(other), home=demo_home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATCHEL_")}
+    env.update(XDG_DATA_HOME=str(data_home), HF_HUB_OFFLINE="1")
+    # a question the store cannot answer: declined before the model is loaded
+    demo = subprocess.run(
+        [*SATCHEL, "demo", "--no-tui", "--question", "What is my passport number?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert demo.returncode == 0, demo.stderr
+    sources = json.loads(run_cli("sources", "--json", home=demo_home).stdout)
+    assert [Path(s["path"]) for s in sources] == [SAMPLE.resolve()]
+    user_home = data_home / "satchel"
+    assert not (user_home / "satchel.db").exists()  # the user's own store was not touched
