@@ -241,10 +241,15 @@ class VectorIndex:
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
 
     # --- searching ----------------------------------------------------------------
-    @staticmethod
-    def prefers_stored_vectors(allowed: np.ndarray) -> bool:
-        """Whether a search restricted to ``allowed`` is cheaper on the stored vectors."""
-        return len(allowed) <= _DIRECT_FILTER_LIMIT
+    def prefers_stored_vectors(self, allowed: np.ndarray) -> bool:
+        """Whether a search restricted to ``allowed`` is cheaper on the stored vectors:
+        a small set that is not a broad share of the index (that one is searched
+        unrestricted, see _search_broad)."""
+        return len(allowed) <= _DIRECT_FILTER_LIMIT and not self._is_broad(allowed)
+
+    def _is_broad(self, allowed: np.ndarray) -> bool:
+        size = self.size
+        return size > 0 and len(allowed) / size >= BROAD_FILTER_SHARE
 
     def _search_broad(self, query: np.ndarray, k: int, allowed: np.ndarray) -> list[tuple[int, float]] | None:
         """A filter that keeps a large share of the vectors (one kind of four): an
@@ -253,12 +258,11 @@ class VectorIndex:
         None when the share is small or too few allowed hits came back: then the
         restricted search runs, so a filtered query still gets k when k exist."""
         with self._lock:
-            size = self.size
-            share = len(allowed) / size if size else 0.0
-            if share < BROAD_FILTER_SHARE:
+            if not self._is_broad(allowed):
                 return None
+            size = self.size
             # twice the hits the share predicts, so that an unlucky spread still fills k
-            wanted = min(size, int(np.ceil(2 * k / min(share, 1.0))))
+            wanted = min(size, max(k, int(np.ceil(2 * k * size / len(allowed)))))
             scores, ids = self.index.search(query, wanted)
         keep = (ids[0] >= 0) & np.isin(ids[0], allowed)
         if int(keep.sum()) < min(k, len(allowed)):

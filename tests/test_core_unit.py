@@ -511,6 +511,9 @@ def test_broad_filters_search_without_a_selector_and_find_the_same(tmp_path: Pat
     broad = index._search_broad(query.reshape(1, -1), 20, quarter)
     assert broad is not None and [cid for cid, _ in broad] == restricted(quarter)
     assert [cid for cid, _ in index.search(query, 20, quarter)] == restricted(quarter)
+    # the searcher scores small sets from SQLite, but never a broad share of the index
+    assert not index.prefers_stored_vectors(quarter)
     few = ids[:40]  # 2% of the store: the restricted search does it
+    assert index.prefers_stored_vectors(few)
     assert index._search_broad(query.reshape(1, -1), 20, few) is None
     assert [cid for cid, _ in index.search(query, 20, few)] == restricted(few)
