@@ -26,7 +26,7 @@ from assistant.errors import ConfigError
 from assistant.index import VectorIndex
 from assistant.store import Store, StoredChunk
 
-# How the BM25 and dense candidate lists become one ranking (Searcher._fuse).
+# How the BM25 and dense candidate lists become one ranking (Searcher.fuse).
 FUSIONS = ("rrf", "z-score")
 
 # English function words that only add noise to an OR-ed BM25 query.
@@ -437,13 +437,13 @@ class Searcher:
         else:
             bm25_rank = {cid: rank for rank, (cid, _) in enumerate(bm25_hits)}
             dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense_hits)}
-            fused = self._fuse(bm25_hits, dense_hits)
+            fused = self.fuse(bm25_hits, dense_hits)
         ordered = sorted(fused, key=lambda cid: -fused[cid])
         results = self._diversify(query, ordered, fused, k, query_vector, bm25_rank, dense_rank)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchOutcome(query=query, filters=filters, results=results, timings_ms=timings)
 
-    def _fuse(self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]]) -> dict[int, float]:
+    def fuse(self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]]) -> dict[int, float]:
         """One score per candidate from both lists.
 
         rrf (the default): weight / (k + rank) from each list. z-score: each side's

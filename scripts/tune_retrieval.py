@@ -30,16 +30,21 @@ SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
 Hits = list[tuple[int, float]]
 
 
-def rrf(k: float, bm25_weight: float = 1.0) -> Callable[[Hits, Hits], dict[int, float]]:
-    def fuse(bm25: Hits, dense: Hits) -> dict[int, float]:
-        fused: dict[int, float] = {}
-        for rank, (cid, _) in enumerate(bm25):
-            fused[cid] = fused.get(cid, 0.0) + bm25_weight / (k + rank + 1)
-        for rank, (cid, _) in enumerate(dense):
-            fused[cid] = fused.get(cid, 0.0) + (2.0 - bm25_weight) / (k + rank + 1)
-        return fused
+def rrf(k: int, bm25_weight: float = 1.0) -> Callable[[Hits, Hits], dict[int, float]]:
+    """Satchel's own reciprocal rank fusion; ``bm25_weight`` of 2 (dense gets 2 - it)."""
+    return _satchel_fusion("rrf", bm25_weight / 2, k)
 
-    return fuse
+
+def z_scores(bm25_weight: float) -> Callable[[Hits, Hits], dict[int, float]]:
+    """Satchel's own z-score fusion (``fusion = "z-score"``)."""
+    return _satchel_fusion("z-score", bm25_weight)
+
+
+def _satchel_fusion(fusion: str, bm25_weight: float, rrf_k: int = 10) -> Callable[[Hits, Hits], dict[int, float]]:
+    from assistant.search import Searcher
+
+    # fusion needs no store, model or index: the experiments run the product's code
+    return Searcher(None, None, None, fusion=fusion, bm25_weight=bm25_weight, rrf_k=rrf_k).fuse  # type: ignore[arg-type]
 
 
 def min_max(hits: Hits) -> tuple[dict[int, float], float]:
@@ -51,22 +56,11 @@ def min_max(hits: Hits) -> tuple[dict[int, float], float]:
     return {cid: (s - low) / (high - low) if high > low else 1.0 for cid, s in hits}, 0.0
 
 
-def z_score(hits: Hits) -> tuple[dict[int, float], float]:
-    """Scores in standard deviations from the list's mean; a missing candidate counts as
-    the list's lowest."""
-    if not hits:
-        return {}, 0.0
-    scores = np.array([s for _, s in hits])
-    spread = float(scores.std()) or 1.0
-    normalised = {cid: (s - float(scores.mean())) / spread for cid, s in hits}
-    return normalised, min(normalised.values())
+def convex(bm25_weight: float) -> Callable[[Hits, Hits], dict[int, float]]:
+    """Min-max score fusion (not in Satchel: measured against the two it has)."""
 
-
-def convex(
-    bm25_weight: float, normalise: Callable[[Hits], tuple[dict[int, float], float]] = min_max
-) -> Callable[[Hits, Hits], dict[int, float]]:
     def fuse(bm25: Hits, dense: Hits) -> dict[int, float]:
-        (b, b_floor), (d, d_floor) = normalise(bm25), normalise(dense)
+        (b, b_floor), (d, d_floor) = min_max(bm25), min_max(dense)
         return {
             cid: bm25_weight * b.get(cid, b_floor) + (1 - bm25_weight) * d.get(cid, d_floor)
             for cid in b.keys() | d.keys()
@@ -220,16 +214,16 @@ def main() -> int:
         for cut in (20, 50, 200):
             experiments.append((f"score fusion 0.5, {cut} candidates a side", default, convex(0.5), cut))
         for weight in (0.4, 0.5, 0.6):
-            experiments.append((f"z-score fusion, bm25 weight {weight}", default, convex(weight, z_score), 100))
+            experiments.append((f"z-score fusion, bm25 weight {weight}", default, z_scores(weight), 100))
             experiments.append(
-                (f"documents first, z-score fusion {weight}", default, documents_first(convex(weight, z_score)), 100)
+                (f"documents first, z-score fusion {weight}", default, documents_first(z_scores(weight)), 100)
             )
         for label in title_weights:
             experiments.append((f"score fusion 0.5, {label}", label, convex(0.5), 100))
         for weight in (0.45, 0.55):
-            experiments.append((f"z-score fusion, bm25 weight {weight}", default, convex(weight, z_score), 100))
+            experiments.append((f"z-score fusion, bm25 weight {weight}", default, z_scores(weight), 100))
         for cut in (50, 200):
-            experiments.append((f"z-score fusion 0.5, {cut} candidates a side", default, convex(0.5, z_score), cut))
+            experiments.append((f"z-score fusion 0.5, {cut} candidates a side", default, z_scores(0.5), cut))
 
         def documents_summed(second: float) -> Callable[[Hits], Hits]:
             """Each document at its best chunk's score plus a share of its second best."""
@@ -254,7 +248,7 @@ def main() -> int:
                 (
                     f"documents (best + {second} x second), z-score 0.5",
                     default,
-                    lambda b, d, fold=fold: convex(0.5, z_score)(fold(b), fold(d)),
+                    lambda b, d, fold=fold: z_scores(0.5)(fold(b), fold(d)),
                     100,
                 )
             )
@@ -295,9 +289,7 @@ def main() -> int:
         for label in ("doc vectors", "chunk or doc"):
             experiments.append((f"dense over {label} only", label, dense_only, 100))
             experiments.append((f"{label}: documents first, rrf k=10", label, documents_first(rrf(10)), 100))
-            experiments.append(
-                (f"{label}: documents first, z-score 0.5", label, documents_first(convex(0.5, z_score)), 100)
-            )
+            experiments.append((f"{label}: documents first, z-score 0.5", label, documents_first(z_scores(0.5)), 100))
         results = []
         for name, label, fuse, cut in experiments:
             results.append({"setting": name, **{split: score(split, label, fuse, cut) for split in splits}})

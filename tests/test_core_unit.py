@@ -473,7 +473,7 @@ def test_fusions_rank_a_clear_winner_and_reject_unknown_names() -> None:
 
     def fused(fusion: str) -> dict[int, float]:
         searcher = Searcher(None, None, None, fusion=fusion)  # type: ignore[arg-type]
-        return searcher._fuse(bm25, dense)
+        return searcher.fuse(bm25, dense)
 
     rrf = fused("rrf")
     assert rrf[1] == rrf[2] and max(rrf, key=rrf.__getitem__) in (1, 2)
@@ -481,7 +481,7 @@ def test_fusions_rank_a_clear_winner_and_reject_unknown_names() -> None:
     assert sorted(z, key=lambda c: -z[c])[:2] == [1, 2]
     assert z[1] - z[2] > 0.5
     # a candidate that only one side returned is scored at the other side's lowest
-    only_dense = Searcher(None, None, None, fusion="z-score")._fuse(bm25[:2], dense)  # type: ignore[arg-type]
+    only_dense = Searcher(None, None, None, fusion="z-score").fuse(bm25[:2], dense)  # type: ignore[arg-type]
     assert only_dense[4] < only_dense[1]
     with pytest.raises(ConfigError, match="fusion must be"):
         Searcher(None, None, None, fusion="borda")  # type: ignore[arg-type]
