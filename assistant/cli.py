@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="index the bundled sample data and answer a sample question")
     p.add_argument("--question", default=DEMO_QUESTION)
     p.add_argument("--no-tui", action="store_true", help="print the answer and exit, even in a terminal")
+    p.set_defaults(own_demo_home=False)  # set by main() when the demo runs in its own store
     register_ops(sub)
     return parser
 
@@ -403,7 +404,7 @@ def cmd_demo(app: Any, args: argparse.Namespace) -> int:
     sample = _repo_sample_dir()
     if not sample.is_dir():
         raise SatchelError(f"the sample data folder {sample} is missing")
-    if getattr(args, "own_demo_home", False):
+    if args.own_demo_home:
         # The demo's own store holds this checkout's sample alone: another checkout's
         # copy of the same messages would otherwise keep them (one copy per
         # Message-ID) and the citations would point into that other folder.
