@@ -553,9 +553,16 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
     if command == "watch":
         import logging
 
+        from assistant.ops import quiet_third_party
         from assistant.watch import watch
 
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        # what a person sees says what happened to their data; FAISS's and
+        # sentence-transformers' loader chatter ("Could not load library with AVX512
+        # support…") reads like an error and stays off the terminal
+        handler.addFilter(quiet_third_party)
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
         with logged_run(app.settings, "watch"):
             watch(app, debounce_s=args.debounce, on_sync=lambda report, _paths: log_index_report(report, "watch"))
         return 0

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from assistant.reembed import ReembedCallback, ReembedReport
 from assistant.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import Store, now_iso
-from assistant.sync import Indexer, ProgressCallback, SyncReport
+from assistant.sync import Indexer, ProgressCallback, SyncReport, not_regular
 from connectors.registry import available_connectors, connector_by_name, connector_for
 
 
@@ -50,6 +51,11 @@ class Satchel:
     @property
     def store(self) -> Store:
         with self._lock:
+            if self._store is not None and self._store.replaced():
+                # converted by `satchel encrypt`/`decrypt` in another process: the old
+                # connection is left to the garbage collector, not closed under a
+                # thread that may still be reading through it
+                self._store = None
             if self._store is None:
                 self.settings.ensure_home()
                 self._store = Store(self.settings.db_path, encrypt=self.settings.encrypt)
@@ -156,9 +162,20 @@ class Satchel:
 
     # --- sources ------------------------------------------------------------------------
     def add_source(self, path: str | Path, kind: str | None = None) -> dict[str, Any]:
-        resolved = Path(path).expanduser().resolve()
-        if not resolved.exists():
-            raise SourceError(f"{path}: no such file or folder")
+        try:
+            resolved = Path(path).expanduser().resolve()
+            mode = resolved.stat().st_mode
+        except FileNotFoundError:
+            raise SourceError(f"{path}: no such file or folder") from None
+        except RuntimeError:  # pathlib's word for a symlink loop
+            raise SourceError(f"{path}: a symbolic link loop, it leads nowhere") from None
+        except OSError as exc:
+            raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        special = not_regular(mode)
+        if special:
+            raise SourceError(f"{path}: {special}; add files or folders")
+        if not os.access(resolved, os.R_OK | (os.X_OK if stat.S_ISDIR(mode) else 0)):
+            raise SourceError(f"{path}: cannot be read (permission denied)")
         if kind:
             connector_by_name(kind)  # fails with the list of installed connectors
         elif resolved.is_file() and connector_for(resolved) is None:

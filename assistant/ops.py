@@ -64,6 +64,12 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
 
 
+def quiet_third_party(record: logging.LogRecord) -> bool:
+    """A logging filter: Satchel's own records pass; another library's only from
+    WARNING up (its INFO is loader chatter, which belongs at DEBUG)."""
+    return record.name == "satchel" or record.name.startswith("satchel.") or record.levelno >= logging.WARNING
+
+
 def setup_file_logging(settings: Settings, level: int = logging.INFO) -> logging.Handler:
     """Send the ``satchel`` loggers to ``$SATCHEL_HOME/logs/satchel.log``.
 

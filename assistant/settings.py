@@ -15,9 +15,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, StoreError
 
 ENV_PREFIX = "SATCHEL_"
+
+
+def platform_home() -> Path:
+    """The platform's per-user data directory for Satchel."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("satchel", appauthor=False))
 
 
 def default_home() -> Path:
@@ -25,9 +32,15 @@ def default_home() -> Path:
     env = os.environ.get("SATCHEL_HOME")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_data_dir
+    return platform_home()
 
-    return Path(user_data_dir("satchel", appauthor=False))
+
+def _read_only_mount(path: Path) -> bool:
+    """Whether ``path`` lies on a read-only file system (root passes os.access there)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -147,11 +160,36 @@ class Settings:
         return self.home / "config.toml"
 
     def ensure_home(self) -> Path:
-        """Create ``home`` readable by its owner only (personal data lives there)."""
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        """Create ``home`` readable by its owner only (personal data lives there).
+
+        The platform's default folder is created with its parents; a folder the person
+        named (``SATCHEL_HOME``, ``--home``) only when its parent exists, so a typo
+        does not grow a tree somewhere unexpected. Raises ConfigError or StoreError
+        with the reason instead of an OSError traceback."""
+        home = self.home
+        if home.exists() and not home.is_dir():
+            raise ConfigError(
+                f"the Satchel home {home} is a file, not a folder: point SATCHEL_HOME (or --home) at a folder"
+            )
+        if not home.exists():
+            parent = home.parent
+            if not parent.exists() and home != platform_home():
+                raise ConfigError(
+                    f"the Satchel home {home} cannot be created: its parent folder {parent} does not exist "
+                    "(create it, or point SATCHEL_HOME at another folder)"
+                )
+            try:
+                home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise StoreError(f"the Satchel home {home} cannot be created: {exc.strerror or exc}") from exc
         with contextlib.suppress(OSError):
-            os.chmod(self.home, 0o700)
-        return self.home
+            os.chmod(home, 0o700)
+        if not os.access(home, os.W_OK | os.X_OK) or _read_only_mount(home):
+            raise StoreError(
+                f"the Satchel home {home} is not writable (read-only file system or no permission): "
+                "make it writable, or point SATCHEL_HOME at a writable folder"
+            )
+        return home
 
 
 def _coerce(name: str, kind: Any, value: Any) -> Any:

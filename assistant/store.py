@@ -260,6 +260,7 @@ class Store:
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=30000")
             self._migrate()
+            self.file_identity = _file_identity(path)
         except db.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
 
@@ -271,6 +272,12 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def replaced(self) -> bool:
+        """Whether the file at ``path`` is no longer the one this connection has open
+        (`satchel encrypt`/`decrypt` in another process put a converted copy in its
+        place): writing on would go into the old, unlinked file."""
+        return _file_identity(self.path) != self.file_identity
 
     def __enter__(self) -> Store:
         return self
@@ -727,6 +734,14 @@ class Store:
             "vectors": self.vector_count(),
             "errors": int(self.scalar("SELECT count(*) FROM errors") or 0),
         }
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def epoch(moment: datetime | None) -> int | None:

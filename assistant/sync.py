@@ -19,6 +19,7 @@ import hashlib
 import os
 import queue
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -151,35 +152,84 @@ def _is_tool_folder(name: str, full: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS or os.path.exists(os.path.join(full, "pyvenv.cfg"))
 
 
-def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]) -> tuple[list[Unit], int]:
-    """The units of a source and the number of files no connector claimed."""
-    if not root.exists():
-        raise SourceError(f"{root}: the source path no longer exists")
-    if root.is_file():
+@dataclass
+class Walk:
+    """What walking a source found: its units, the files no connector claimed, and
+    the paths that could not be read (each with its reason)."""
+
+    units: list[Unit] = field(default_factory=list)
+    skipped: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    # folders that could not be listed: the units stored under them are kept, not
+    # deleted as vanished (a folder made unreadable for a moment loses nothing)
+    unreadable: list[Path] = field(default_factory=list)
+
+    def shadows(self, path: Path) -> bool:
+        return any(path == folder or folder in path.parents for folder in self.unreadable)
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a path is no file Satchel reads (FIFO, socket, device), or None."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file: reading it would wait forever"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    return "a device or special file, not a regular file"
+
+
+def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]) -> Walk:
+    """The units of a source, the files no connector claimed, and what could not be read.
+
+    Never opens anything but regular files (a FIFO would block the sync), follows no
+    symlink loop, and reports unreadable folders instead of skipping them silently."""
+    try:
+        root_stat = root.stat()
+    except FileNotFoundError:
+        raise SourceError(f"{root}: the source path no longer exists") from None
+    except OSError as exc:
+        raise SourceError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+    special = not_regular(root_stat.st_mode)
+    if special:
+        raise SourceError(f"{root}: {special}")
+    walk = Walk()
+    if stat.S_ISREG(root_stat.st_mode):
         connector = connector_by_name(forced) if forced else connector_for(root)
         if connector is None:
             raise SourceError(f"{root}: no connector reads this kind of file (use --kind)")
         signature, size = file_signature(root)
-        return [Unit(source_id, root, connector, signature, size)], 0
+        walk.units.append(Unit(source_id, root, connector, signature, size))
+        return walk
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise SourceError(f"{root}: the folder cannot be read (permission denied)")
     directory_claim = connector_for(root, only=forced)
     if directory_claim is not None and directory_claim.claims_directories:
         signature, size = folder_signature(root)
-        return [Unit(source_id, root, directory_claim, signature, size)], 0
+        walk.units.append(Unit(source_id, root, directory_claim, signature, size))
+        return walk
+
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else root
+        walk.unreadable.append(where)
+        walk.problems.append((str(where), f"the folder cannot be read ({error.strerror or error})"))
 
     excluded = _exclude_matcher(exclude)
-    units: list[Unit] = []
-    skipped = 0
-    for current, dirs, files in os.walk(root):
+    for current, dirs, files in os.walk(root, onerror=unreadable):
         kept = []
         for name in sorted(dirs):
             full = os.path.join(current, name)
             rel = os.path.relpath(full, root)
             if _is_tool_folder(name, full) or excluded(rel + "/"):
                 continue
+            if not os.access(full, os.R_OK | os.X_OK):
+                walk.unreadable.append(Path(full))
+                walk.problems.append((full, "the folder cannot be read (permission denied)"))
+                continue
             claim = connector_for(Path(full), only=forced)
             if claim is not None and claim.claims_directories:
                 signature, size = folder_signature(Path(full))
-                units.append(Unit(source_id, Path(full), claim, signature, size))
+                walk.units.append(Unit(source_id, Path(full), claim, signature, size))
                 continue
             kept.append(name)
         dirs[:] = kept
@@ -189,16 +239,52 @@ def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[s
             full_path = Path(current) / name
             if excluded(os.path.relpath(full_path, root)):
                 continue
+            try:
+                mode = full_path.stat().st_mode  # follows symlinks; a loop raises ELOOP
+            except FileNotFoundError:
+                continue  # vanished while walking, or a dangling symlink
+            except OSError as exc:
+                walk.problems.append((str(full_path), f"cannot be read ({exc.strerror or exc})"))
+                continue
+            special = not_regular(mode)
+            if special or stat.S_ISDIR(mode):  # a symlink to a folder is not followed
+                walk.skipped += 1
+                continue
             connector = connector_for(full_path, only=forced)
             if connector is None:
-                skipped += 1
+                walk.skipped += 1
                 continue
             try:
                 signature, size = file_signature(full_path)
             except OSError:
                 continue  # vanished while walking
-            units.append(Unit(source_id, full_path, connector, signature, size))
-    return units, skipped
+            walk.units.append(Unit(source_id, full_path, connector, signature, size))
+    return walk
+
+
+# How often one sync reads again a file that changed while it was parsed; one still
+# changing after that keeps no signature and is read by the next sync.
+UNSETTLED_ROUNDS = 3
+
+
+def _signature_of(unit: Unit) -> str | None:
+    try:
+        return (folder_signature(unit.path) if unit.path.is_dir() else file_signature(unit.path))[0]
+    except OSError:
+        return None
+
+
+def _unchanged_since_walk(unit: Unit) -> bool:
+    return _signature_of(unit) == unit.signature
+
+
+def _rewalked(unit: Unit) -> Unit | None:
+    """The unit with its signature of now (None when it is gone)."""
+    try:
+        signature, size = folder_signature(unit.path) if unit.path.is_dir() else file_signature(unit.path)
+    except OSError:
+        return None
+    return Unit(unit.source_id, unit.path, unit.connector, signature, size)
 
 
 # --- the pipeline ---------------------------------------------------------------------
@@ -217,6 +303,9 @@ class _UnitEnd:
     errors: list[ItemError]
     complete: bool  # parsed to the end; only then are vanished documents deleted
     forgotten: int = 0  # documents kept out by `satchel forget` tombstones
+    # the file changed while it was being parsed: what was read may mix two versions,
+    # so the unit keeps no signature (it is read again) and the sync goes round again
+    settled: bool = True
 
 
 _DONE = object()
@@ -236,6 +325,7 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
+        self.unsettled: list[Unit] = []
 
     def sync(
         self,
@@ -256,11 +346,14 @@ class Indexer:
             if source_ids is not None and source["id"] not in source_ids:
                 continue
             try:
-                units, skipped = walk_source(source["id"], Path(source["path"]), source["connector"], self.exclude)
+                walk = walk_source(source["id"], Path(source["path"]), source["connector"], self.exclude)
             except SourceError as exc:
                 self._record_unit_error(source["id"], source["path"], str(exc), report)
                 continue
-            report.skipped_files += skipped
+            units = walk.units
+            report.skipped_files += walk.skipped
+            for path, reason in walk.problems:
+                self._record_unit_error(source["id"], path, reason, report)
             stored = self.store.units(source["id"])
             # one query per source, not one per unit: the no-op path is the hot one
             documents_in: dict[int, int] = {
@@ -270,7 +363,9 @@ class Indexer:
                 )
             }
             present = {str(u.path) for u in units}
-            vanished = [row for path, row in stored.items() if path not in present]
+            vanished = [
+                row for path, row in stored.items() if path not in present and not walk.shadows(Path(path))
+            ]
             if only_paths is not None:
                 vanished = [row for row in vanished if Path(row["path"]) in only_paths]
             vanished_units += vanished
@@ -283,8 +378,14 @@ class Indexer:
                     continue
                 changed.append(unit)
 
-        if changed:
+        for _round in range(UNSETTLED_ROUNDS):
+            if not changed:
+                break
+            self.unsettled = []
             self._run_pipeline(changed, report, progress, started)
+            # files written to while they were parsed are read again, now that they
+            # may have settled (an editor's save, a download still arriving)
+            changed = [again for again in map(_rewalked, self.unsettled) if again is not None]
         # after the new units, so a renamed file reuses its stored vectors
         for row in vanished_units:
             report.deleted += int(
@@ -355,7 +456,7 @@ class Indexer:
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
                     complete = False
                     errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
-                out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten)))
+                out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten), _unchanged_since_walk(unit)))
         finally:
             reader.close()
             out.put(_DONE)
@@ -507,7 +608,10 @@ class Indexer:
                         store.record_error(unit.source_id, error.path, error.reason, error.item)
                         report.errors += 1
                         report.error_list.append({"path": error.path, "item": error.item, "reason": error.reason})
-                    store.upsert_unit(unit.source_id, upath, unit.connector.name, unit.signature)
+                    signature = unit.signature if work.settled else ""
+                    if not work.settled:
+                        self.unsettled.append(unit)
+                    store.upsert_unit(unit.source_id, upath, unit.connector.name, signature)
                     report.units_parsed += 1
                     report.forgotten += work.forgotten
                     state.units_done += 1
