@@ -37,6 +37,10 @@ from connectors.email.sniff import looks_extensionless, read_head
 
 # A single message larger than this is skipped and reported, not parsed.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# Headers longer than this mean the "message" is not mail (one giant line): skipped.
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+# What is kept of a skipped message: enough to name it in the error.
+_OVERSIZED_HEAD = 64 * 1024
 # Lines are read in pieces of at most this size, so a file without newlines cannot
 # make one giant line.
 _READ_LIMIT = 1024 * 1024
@@ -140,9 +144,11 @@ def split_mbox(stream: IO[bytes], headers_only: bool = False) -> Iterator[RawMes
         if oversized:
             continue
         size += len(line)
-        if size > MAX_MESSAGE_BYTES:
+        # headers alone past MAX_HEADER_BYTES are no mail headers (a 2 GB file of one
+        # line): the first pass must not hand hundreds of megabytes to the parser
+        if size > MAX_MESSAGE_BYTES or (in_headers and size > MAX_HEADER_BYTES):
             oversized = True
-            lines = lines[:200]  # keep the headers for the error message
+            lines = [b"".join(lines)[:_OVERSIZED_HEAD]]  # the start, for the error message
             continue
         lines.append(line)
     if started:
@@ -262,6 +268,8 @@ class MboxConnector(Connector):
         for number, member in enumerate(members):
             with _open_stream(path, member) as stream:
                 for raw in split_mbox(stream, headers_only=True):
+                    if raw.oversized:
+                        continue  # reported in the second pass
                     try:
                         headers = parse_headers(raw.data)
                         if not _expunged(headers):
@@ -282,7 +290,12 @@ class MboxConnector(Connector):
             for raw in split_mbox(stream):
                 item = f"message {raw.index + 1} at byte {raw.offset}"
                 if raw.oversized:
-                    yield ItemError(where, f"message larger than {MAX_MESSAGE_BYTES} bytes, skipped", item)
+                    yield ItemError(
+                        where,
+                        f"message larger than {MAX_MESSAGE_BYTES:,} bytes (or headers past {MAX_HEADER_BYTES:,}), "
+                        "skipped",
+                        item,
+                    )
                     continue
                 try:
                     msg = parse_message(raw.data)
