@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,15 +288,41 @@ class Store:
     # --- transactions -----------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic write: all of it lands, or none (also on SIGKILL)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One atomic write: all of it lands, or none (also on SIGKILL).
+
+        A write the file system refuses (disk full, read-only, I/O error) becomes a
+        StoreError that says so; the transaction is rolled back, so the store keeps
+        what earlier transactions committed and stays consistent."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except db.OperationalError as exc:
+            raise self._write_error(exc) from exc
         try:
             yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(*db.Error):
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            if isinstance(exc, db.OperationalError):
+                raise self._write_error(exc) from exc
+            raise
+
+    def _write_error(self, exc: Exception) -> StoreError:
+        text = str(exc)
+        if "full" in text:
+            reason = "the disk is full"
+            advice = "free some space and run it again; what was indexed before is kept"
+        elif "readonly" in text or "read-only" in text:
+            reason = "the store is read-only"
+            advice = "make the Satchel home writable"
+        elif "locked" in text or "busy" in text:
+            reason = "another process keeps the store busy"
+            advice = "try again when it is done"
+        else:
+            reason = text
+            advice = "run `satchel doctor`"
+        return StoreError(f"cannot write to the store {self.path}: {reason} ({text}); {advice}")
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()

@@ -25,9 +25,11 @@ log = logging.getLogger("satchel.watch")
 class ChangeCollector:
     """Collects changed paths from watchdog threads; drained after a quiet period."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_wait_s: float = 2.0) -> None:
         self._paths: set[Path] = set()
         self._last = 0.0
+        self._first = 0.0  # the oldest event not yet drained
+        self.max_wait_s = max_wait_s
         self._lock = threading.Lock()
         self.changed = threading.Event()
 
@@ -39,13 +41,21 @@ class ChangeCollector:
                 path = Path(raw.decode() if isinstance(raw, bytes) else raw)
                 if path.name.startswith(".") and path.suffix in (".swp", ".tmp"):
                     continue
+                if not self._paths:
+                    self._first = time.monotonic()
                 self._paths.add(path)
             self._last = time.monotonic()
         self.changed.set()
 
     def drain_if_quiet(self, quiet_s: float) -> set[Path] | None:
+        """The changed paths once no event came for ``quiet_s``, or once the oldest
+        has waited ``max_wait_s``: files that never stop changing (a download, a
+        busy folder) must not starve the others."""
         with self._lock:
-            if not self._paths or time.monotonic() - self._last < quiet_s:
+            now = time.monotonic()
+            if not self._paths:
+                return None
+            if now - self._last < quiet_s and now - self._first < self.max_wait_s:
                 return None
             paths, self._paths = self._paths, set()
             self.changed.clear()
@@ -97,6 +107,9 @@ def watch(
         report = app.sync(wait=True)
         if on_sync:
             on_sync(report, set())
+        # the first change should not wait for the encoder to load (5-10 s on 2 cores)
+        app.serving_embedder.encode(["warm up"])
+        log.info("ready: watching for changes")
         while not stop.is_set():
             collector.changed.wait(timeout=0.2)
             paths = collector.drain_if_quiet(debounce_s)

@@ -149,7 +149,7 @@ def reader_main(args: argparse.Namespace) -> int:
             except Exception as exc:  # any failure of a reader counts
                 errors += 1
                 messages.append(repr(exc)[:300])
-            time.sleep(0.05)
+            time.sleep(0.25)  # a person at the TUI, not a benchmark loop
         app.close()
     Path(args.out).write_text(json.dumps({"ops": ops, "errors": errors, "messages": messages[:20]}))
     return 0
@@ -402,6 +402,16 @@ def start_watcher(home: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*SATCHEL, "watch", "--debounce", "0.3"], cwd=REPO, env=env, stdout=handle, stderr=handle)
 
 
+def wait_ready(log: Path, seen: int, timeout: float) -> None:
+    """Until the watcher has said it is ready for the ``seen+1``-th time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text(errors="replace").count("ready: watching") > seen:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the watcher did not get ready within {timeout:.0f}s; see {log}")
+
+
 def wait_caught_up(home: Path, source: Path, timeout: float) -> tuple[dict[str, Any], float]:
     """Poll until the store equals the disk (or the time is up): the quiet period."""
     started = time.monotonic()
@@ -429,7 +439,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     db = home / "satchel.db"
     log = work / "watch.log"
     watcher = start_watcher(home, log)
-    time.sleep(args.warmup)
+    wait_ready(log, 0, args.warmup)
 
     stop_file = work / "stop-readers"
     readers = []
@@ -521,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ask-every", type=int, default=0, help="an app reader asks every Nth operation")
     parser.add_argument("--seed-files", type=int, default=40)
     parser.add_argument("--pause", type=float, default=0.03, help="mean pause between events, seconds")
-    parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=120.0, help="seconds to wait for the watcher to be ready")
     parser.add_argument("--quiet-timeout", type=float, default=240.0)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--workdir")
