@@ -318,8 +318,7 @@ def compare(home: Path, source: Path) -> dict[str, Any]:
     stale = sorted(path for path in stored if path not in on_disk)
     mismatched = sorted(path for path in on_disk if path in stored and stored[path] != on_disk[path])
     duplicated = int(
-        store.scalar("SELECT count(*) FROM (SELECT unit_id, key FROM documents GROUP BY 1, 2 HAVING count(*) > 1)")
-        or 0
+        store.scalar("SELECT count(*) FROM (SELECT unit_id, key FROM documents GROUP BY 1, 2 HAVING count(*) > 1)") or 0
     )
     # findable: each live file's token by keyword search
     unfindable = []
