@@ -311,6 +311,11 @@ class _UnitEnd:
 _DONE = object()
 
 
+@dataclass
+class _ProducerFailed:
+    error: Exception
+
+
 class Indexer:
     def __init__(
         self,
@@ -449,9 +454,14 @@ class Indexer:
 
     # producer: parse and chunk in a thread -------------------------------------------
     def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event) -> None:
-        reader = Store(self.store.path)
-        tokenizer = self.embedder.tokenizer
-        tombstones = Tombstones.load(reader)
+        try:
+            reader = Store(self.store.path)
+            tokenizer = self.embedder.tokenizer
+            tombstones = Tombstones.load(reader)
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            out.put(_ProducerFailed(exc))
+            out.put(_DONE)
+            return
         try:
             for unit in units:
                 if stop.is_set():
@@ -517,6 +527,12 @@ class Indexer:
                 if item is _DONE:
                     self._flush(pending, report, state, progress)
                     break
+                if isinstance(item, _ProducerFailed):
+                    # the parser thread could not start (the store unreadable, the disk
+                    # failing): fail the sync instead of waiting for it forever
+                    if isinstance(item.error, StoreError):
+                        raise item.error
+                    raise StoreError(f"the sync could not read the store: {item.error}") from item.error
                 if item is None:
                     # the parser is busy: embed what we have rather than wait idle
                     if pending_chunks:
