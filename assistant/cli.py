@@ -123,11 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="with `use`: the GGUF file to answer with")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="measure retrieval quality")
+    p = sub.add_parser("eval", help="measure retrieval and answer quality")
     eval_sub = p.add_subparsers(dest="eval_command", metavar="SUITE", required=True)
     e = eval_sub.add_parser("beir", help="a BEIR data set: nDCG@10, recall@10/100, MRR for BM25, dense and hybrid")
     e.add_argument("dir", help="folder with corpus.jsonl and queries.jsonl")
     e.add_argument("--qrels", required=True, help="judgements TSV (query-id, corpus-id, score)")
+    e.add_argument("--json", action="store_true")
+    e = eval_sub.add_parser(
+        "qa", help="answer quality on the current store: a JSON Lines question file (docs/evaluation.md)"
+    )
+    e.add_argument("file", help="questions, one JSON object a line")
+    e.add_argument("--model", help="answer with this GGUF instead of the configured model")
+    e.add_argument("--k", type=int, default=10, help="results searched for evidence recall@k (default 10)")
+    e.add_argument("--limit", type=int, help="only the first N questions (after --sample)")
+    e.add_argument("--sample", type=int, help="a random sample of N questions (seeded: the same N each time)")
+    e.add_argument("--type", dest="types", action="append", help="only questions of this type (repeatable)")
+    e.add_argument("--retrieval-only", action="store_true", help="evidence recall only, no answers (fast)")
     e.add_argument("--json", action="store_true")
 
     p = sub.add_parser("watch", help="keep every source in sync as files change (until Ctrl-C)")
@@ -371,6 +382,49 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
     return 0
 
 
+def cmd_eval_qa(app: Any, args: argparse.Namespace) -> int:
+    import random
+
+    from assistant.answer.qa_eval import load_items, run_qa
+
+    items = load_items(Path(args.file))
+    if args.types:
+        items = [i for i in items if i.type in args.types]
+    if args.sample:
+        items = random.Random(0).sample(items, min(args.sample, len(items)))
+    if args.limit:
+        items = items[: args.limit]
+    if not items:
+        raise SatchelError(f"{args.file}: no question left after --type/--sample/--limit")
+
+    def progress(done: int, total: int, outcome: Any) -> None:
+        if not args.json:
+            mark = "ok " if outcome.right else ("-- " if args.retrieval_only else "no ")
+            _err(f"{done:4}/{total} {mark}[{outcome.item.type}] {outcome.item.question[:70]}")
+
+    report = run_qa(app, items, k=args.k, answer=not args.retrieval_only, model=args.model, progress=progress)
+    if args.json:
+        _print_json(report)
+        return 0
+    header = (
+        f"{'type':14} {'n':>4} {'right':>7} {'declined':>9} {'false decl':>10} {'F1':>6} {'ev R@' + str(args.k):>8}"
+    )
+    print(header)
+    for name, m in [("all", report["overall"]), *report["by_type"].items()]:
+        right = f"{m['right']}/{m['answerable']}" if m["answerable"] else "–"
+        declined = f"{m['declined']}/{m['unanswerable']}" if m["unanswerable"] else "–"
+        f1 = f"{m['token_f1']:.3f}" if m["token_f1"] is not None else "–"
+        recall = f"{m['evidence_recall']:.3f}" if m["evidence_recall"] is not None else "–"
+        print(f"{name:14} {m['questions']:>4} {right:>7} {declined:>9} {m['false_declines']:>10} {f1:>6} {recall:>8}")
+    o = report["overall"]
+    if o["latency_p50_s"] is not None:
+        print(
+            f"answer latency p50 {o['latency_p50_s']} s, p95 {o['latency_p95_s']} s; "
+            f"{o['prompt_tokens']:,} prompt and {o['generated_tokens']:,} generated tokens"
+        )
+    return 0
+
+
 def cmd_status(app: Any, args: argparse.Namespace) -> int:
     status = app.status()
     if args.json:
@@ -534,6 +588,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
             )
             print(f"          {m.path}")
         return 0
+    if command == "eval" and args.eval_command == "qa":
+        return cmd_eval_qa(app, args)
     if command == "eval":
         from assistant.evaluation import run_beir
 

@@ -45,13 +45,21 @@ _NAME_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 
 def named_in(query: str) -> list[str]:
     """The names a question is about: capitalised words that do not start a sentence
-    (people, places, projects, weekdays and months, codes like JR-2026-004),
-    possessives cut."""
+    (people, places, projects, codes like JR-2026-004), possessives cut.
+
+    Months and weekdays, in any of the languages of ``calendar_words``, are not
+    names: a date is not written out in the source ("in October" is answered by a chat
+    whose messages are stamped 2023-10-14), and the question's dates are read as
+    filters and hints instead (assistant/query_filters.py)."""
+    from assistant.answer.calendar_words import is_calendar_word
+
     names: list[str] = []
     for sentence in re.split(r"[.?!;:]\s+", query):
         for position, word in enumerate(_NAME_WORD.findall(sentence)):
             word = re.sub(r"['’]s$", "", word)
             if position == 0 or word == "I" or not word[:1].isupper() or word.lower() in _FAMILY_WORDS:
+                continue
+            if is_calendar_word(word):
                 continue
             names.append(word)
     return list(dict.fromkeys(names))

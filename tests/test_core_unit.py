@@ -356,6 +356,39 @@ def test_an_answer_whose_sources_do_not_speak_of_the_question_is_withdrawn(fake_
     assert not any(s.cited for s in withdrawn.sources)
 
 
+def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp_path: Path) -> None:
+    """Issue 17: "in October" was taken for a name that a cited source must contain;
+    chat chunks carry their dates as numbers (2023-10-14), so a right answer was
+    withdrawn with "None of them mentions October". Fails on the old names check."""
+    import dataclasses
+
+    from assistant.rag import named_in
+
+    chat = (
+        "14/10/2023, 10:02 - Caroline: I ran a charity race for mental health this morning!\n"
+        "14/10/2023, 10:05 - Melanie: That's amazing, how far did you run?\n"
+        "14/10/2023, 10:07 - Caroline: Ten kilometres, all for the local support group.\n"
+    )
+    write(tmp_path / "chats" / "WhatsApp Chat with Caroline.txt", chat)
+    fake_app.add_source(tmp_path / "chats")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0)
+    model = CannedModel("Caroline ran a charity race for mental health [1].")
+    for question in (
+        "What did Caroline do in October 2023?",
+        "What did Caroline run for on 14 October?",
+        "Qu'est-ce que Caroline a couru en Octobre 2023?",
+    ):
+        answer = fake_app.answerer().answer(question, model=model)  # type: ignore[arg-type]
+        assert answer.answered, (question, answer.answer)
+        assert "charity race" in answer.answer
+    assert named_in("What did Caroline do in October, on a Monday?") == ["Caroline"]
+    assert named_in("Was hat Jonas im Dezember gemacht?") == ["Jonas"]
+    # a name that is not in the sources still withdraws the answer
+    withdrawn = fake_app.answerer().answer("What did Priya run in October 2023?", model=model)  # type: ignore[arg-type]
+    assert not withdrawn.answered and "Priya" in withdrawn.answer
+
+
 def test_removing_a_source_promotes_its_duplicate_kept_elsewhere(fake_app, tmp_path: Path) -> None:
     message = (
         "From: Anna Keller <anna@example.com>\nTo: Jamie <jamie@example.com>\nSubject: Budget\n"
