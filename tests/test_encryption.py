@@ -345,3 +345,33 @@ def test_forget_on_an_encrypted_store(enc_app: Any, tmp_path: Path, satchel_home
     assert db.is_encrypted(satchel_home / "satchel.db")  # VACUUM keeps it encrypted
     assert_not_plain_faiss(satchel_home / "index.faiss")
     assert_nowhere(satchel_home, b"focaccia")
+
+
+def test_a_long_lived_writer_follows_a_store_encrypted_by_another_process(
+    satchel_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`satchel encrypt` in another process puts a converted file in place of the store
+    while a TUI or `satchel watch` keeps its connection: their next sync must write
+    into the new file, not the unlinked old one (issue 15)."""
+
+    monkeypatch.setenv(crypto.ENV_PASSPHRASE, PASSPHRASE)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("# First\nThe orchard has twelve apple trees.\n")
+    app = make_app(satchel_home)
+    app.add_source(notes)
+    app.sync()
+    env = dict(os.environ, SATCHEL_HOME=str(satchel_home), HF_HUB_OFFLINE="1")
+    done = subprocess.run([*SATCHEL, "encrypt"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (notes / "b.md").write_text("# Second\nThe quokka lives in the greenhouse.\n")
+    report = app.sync()
+    assert report.added == 1
+    app.close()
+    assert db.is_encrypted(satchel_home / "satchel.db")
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(satchel_home / "satchel.db").execute("SELECT count(*) FROM documents").fetchone()
+    fresh = make_app(satchel_home)
+    titles = {r["title"] for r in fresh.store.query("SELECT title FROM documents")}
+    fresh.close()
+    assert titles == {"First", "Second"}
