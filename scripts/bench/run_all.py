@@ -62,6 +62,7 @@ EXTRA_BENCHES: dict[str, list[str]] = {
     # watcher (answers too); then a steady run at a person's pace for the lag
     "soak": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "5", "--ask-every", "8"],
     "soak_paced": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "0", "--pause", "0.1"],
+    "qa_locomo": ["scripts/eval_qa_locomo.py", "--sample", "60", "--json"],
     "scifact": [
         "assistant.cli",
         "eval",
@@ -344,12 +345,50 @@ def render(figures: dict[str, dict]) -> str:
             m = f[mode]
             lines.append(f"| {mode} | {m['ndcg@10']} | {m['recall@10']} | {m['recall@100']} | {m['mrr']} |")
         lines += ["", f"Hybrid query latency p50 {f['latency_ms']['p50']} ms, p95 {f['latency_ms']['p95']} ms.", ""]
+    if "qa_locomo" in figures:
+        lines += render_qa(figures["qa_locomo"])
     if "soak" in figures or "soak_paced" in figures:
         lines += render_soak(figures)
     for extra in figures.get("extra", []):
         # measurements made by hand with the commands given (not re-run by this script)
         lines += [f"## {extra['title']}", "", f"Command: `{extra['command']}`", "", *extra["lines"], ""]
     return "\n".join(lines) + "\n"
+
+
+def render_qa(f: dict) -> list[str]:
+    o = f["answers"]["overall"]
+    lines = [
+        "## Answers on long chat exports: LoCoMo development set (`satchel eval qa`)",
+        "",
+        f"The five LoCoMo-dev conversations (WhatsApp and Telegram exports, {f['documents']} documents,"
+        f" {f['chunks']} chunks) indexed into a fresh store with the default model; evidence recall@10 of all"
+        f" {f['questions']} questions (hybrid search), answers to a seeded sample of {f['sample']}"
+        " (docs/evaluation.md says how each figure is scored). Run on"
+        f" {f.get('_date', '?')} on {f.get('_machine', '?')}: `scripts/eval_qa_locomo.py --sample {f['sample']}`.",
+        "",
+        f"Evidence recall@10, all questions: **{f['evidence_recall_all']}** ("
+        + ", ".join(f"{t} {v}" for t, v in f["evidence_recall_by_type"].items())
+        + ").",
+        "",
+        "| type | questions | right with the right source | false declines | unanswerable declined | token F1 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, m in [("all", o), *f["answers"]["by_type"].items()]:
+        right = f"{m['right']}/{m['answerable']}" if m["answerable"] else "–"
+        declined = f"{m['declined']}/{m['unanswerable']}" if m["unanswerable"] else "–"
+        f1 = m["token_f1"] if m["token_f1"] is not None else "–"
+        lines.append(f"| {name} | {m['questions']} | {right} | {m['false_declines']} | {declined} | {f1} |")
+    lines += [
+        "",
+        f"Answer latency p50 {o['latency_p50_s']} s, p95 {o['latency_p95_s']} s (warm process);"
+        f" {o['prompt_tokens']:,} prompt and {o['generated_tokens']:,} generated tokens.",
+        "",
+    ]
+    for row in f.get("before_after", []):
+        lines.append(row)
+    if f.get("before_after"):
+        lines.append("")
+    return lines
 
 
 def render_soak(figures: dict) -> list[str]:
