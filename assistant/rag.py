@@ -47,8 +47,8 @@ def named_in(query: str) -> list[str]:
     """The names a question is about: capitalised words that do not start a sentence
     (people, places, projects, codes like JR-2026-004), possessives cut.
 
-    Months and weekdays, in any of the languages of ``calendar_words``, are not
-    names: a date is not written out in the source ("in October" is answered by a chat
+    Months, in any of the languages of ``calendar_words``, are not names: a date
+    is not written out in the source ("in October" is answered by a chat
     whose messages are stamped 2023-10-14), and the question's dates are read as
     filters and hints instead (assistant/query_filters.py)."""
     from assistant.answer.calendar_words import is_calendar_word

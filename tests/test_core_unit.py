@@ -382,7 +382,9 @@ def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp
         answer = fake_app.answerer().answer(question, model=model)  # type: ignore[arg-type]
         assert answer.answered, (question, answer.answer)
         assert "charity race" in answer.answer
-    assert named_in("What did Caroline do in October, on a Monday?") == ["Caroline"]
+    assert named_in("What did Caroline do in October?") == ["Caroline"]
+    # a weekday stays a name: sources say "Monday" in words (the return ferry trap)
+    assert named_in("When does the ferry on Monday leave?") == ["Monday"]
     assert named_in("Was hat Jonas im Dezember gemacht?") == ["Jonas"]
     # a name that is not in the sources still withdraws the answer
     withdrawn = fake_app.answerer().answer("What did Priya run in October 2023?", model=model)  # type: ignore[arg-type]

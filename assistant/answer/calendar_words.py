@@ -1,7 +1,12 @@
-"""Month and weekday names in the languages people write to Satchel in.
+"""Month names in the languages people write to Satchel in.
 
 From Babel's CLDR data (no hand-written lists), folded to lower case without accents
 or a trailing dot, so that "Décembre", "december" and "Dezember" are all calendar words.
+
+Weekdays are left out on purpose: a source that answers "the ferry on Monday" says
+"Monday" in words, and the names check caught a false premise with it on
+data/questions.jsonl (q38); a month is written as a number in chat stamps and mail
+dates, so a month in the question is no name to look for (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=1)
 def calendar_words() -> frozenset[str]:
-    from babel.dates import get_day_names, get_month_names
+    from babel.dates import get_month_names
 
     words: set[str] = set()
     for locale in LOCALES:
@@ -29,7 +34,6 @@ def calendar_words() -> frozenset[str]:
         for width in ("wide",):
             for context in ("format", "stand-alone"):
                 words.update(fold(n) for n in get_month_names(width, context, locale).values())
-                words.update(fold(n) for n in get_day_names(width, context, locale).values())
     return frozenset(w for w in words if len(w) >= 3)
 
 
