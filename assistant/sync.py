@@ -152,6 +152,12 @@ def _is_tool_folder(name: str, full: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS or os.path.exists(os.path.join(full, "pyvenv.cfg"))
 
 
+# The walk's own words for what it could not read; its errors of an earlier sync that
+# no longer hold (the folder is readable again, the loop is gone) are cleared by them.
+UNREADABLE = "the folder cannot be read"
+UNOPENABLE = "cannot be read"
+
+
 @dataclass
 class Walk:
     """What walking a source found: its units, the files no connector claimed, and
@@ -212,7 +218,7 @@ def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[s
     def unreadable(error: OSError) -> None:
         where = Path(error.filename) if error.filename else root
         walk.unreadable.append(where)
-        walk.problems.append((str(where), f"the folder cannot be read ({error.strerror or error})"))
+        walk.problems.append((str(where), f"{UNREADABLE} ({error.strerror or error})"))
 
     excluded = _exclude_matcher(exclude)
     for current, dirs, files in os.walk(root, onerror=unreadable):
@@ -224,7 +230,7 @@ def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[s
                 continue
             if not os.access(full, os.R_OK | os.X_OK):
                 walk.unreadable.append(Path(full))
-                walk.problems.append((full, "the folder cannot be read (permission denied)"))
+                walk.problems.append((full, f"{UNREADABLE} (permission denied)"))
                 continue
             claim = connector_for(Path(full), only=forced)
             if claim is not None and claim.claims_directories:
@@ -244,7 +250,7 @@ def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[s
             except FileNotFoundError:
                 continue  # vanished while walking, or a dangling symlink
             except OSError as exc:
-                walk.problems.append((str(full_path), f"cannot be read ({exc.strerror or exc})"))
+                walk.problems.append((str(full_path), f"{UNOPENABLE} ({exc.strerror or exc})"))
                 continue
             special = not_regular(mode)
             if special or stat.S_ISDIR(mode):  # a symlink to a folder is not followed
@@ -357,6 +363,7 @@ class Indexer:
                 continue
             units = walk.units
             report.skipped_files += walk.skipped
+            self._clear_walk_errors(source["id"], {path for path, _ in walk.problems})
             for path, reason in walk.problems:
                 self._record_unit_error(source["id"], path, reason, report)
             stored = self.store.units(source["id"])
@@ -444,6 +451,19 @@ class Indexer:
             if again is not None:
                 units.append(again)
         return units
+
+    def _clear_walk_errors(self, source_id: int, still: set[str]) -> None:
+        """Forget the walk's errors of earlier syncs that this walk did not meet again."""
+        rows = self.store.query(
+            "SELECT DISTINCT path FROM errors WHERE source_id = ? AND item IS NULL "
+            "AND (reason LIKE ? OR reason LIKE ?)",
+            (source_id, UNREADABLE + " (%", UNOPENABLE + " (%"),
+        )
+        gone = [row["path"] for row in rows if row["path"] not in still]
+        if gone:
+            with self.store.transaction():
+                for path in gone:
+                    self.store.clear_errors(path)
 
     def _record_unit_error(self, source_id: int, path: str, reason: str, report: SyncReport) -> None:
         with self.store.transaction():

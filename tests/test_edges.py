@@ -208,6 +208,11 @@ def test_unreadable_folder_is_reported_and_its_documents_kept(fake_app, tmp_path
         private.chmod(0o755)
     assert fake_app.store.counts()["documents"] == 2, "documents under an unreadable folder were deleted"
     assert any(e["path"] == str(private) and "cannot be read" in e["reason"] for e in report.error_list)
+    assert any(r["path"] == str(private) for r in fake_app.store.errors())
+    # readable again: the error goes with the next sync
+    monkeypatch.undo()
+    fake_app.sync()
+    assert not any(r["path"] == str(private) for r in fake_app.store.errors())
 
 
 def test_unreadable_source_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
