@@ -47,19 +47,21 @@ def named_in(query: str) -> list[str]:
     """The names a question is about: capitalised words that do not start a sentence
     (people, places, projects, codes like JR-2026-004), possessives cut.
 
-    Months, in any of the languages of ``calendar_words``, are not names: a date
-    is not written out in the source ("in October" is answered by a chat
-    whose messages are stamped 2023-10-14), and the question's dates are read as
-    filters and hints instead (assistant/query_filters.py)."""
-    from assistant.answer.calendar_words import is_calendar_word
+    A month that reads as a date ("in October", "9 December 2023"), in any of the
+    languages of ``calendar_words``, is no name: a date is not written out in the
+    source ("in October" is answered by a chat whose messages are stamped
+    2023-10-14), and the question's dates are read as filters and hints instead
+    (assistant/query_filters.py)."""
+    from assistant.answer.calendar_words import reads_as_date
 
     names: list[str] = []
     for sentence in re.split(r"[.?!;:]\s+", query):
-        for position, word in enumerate(_NAME_WORD.findall(sentence)):
+        words = _NAME_WORD.findall(sentence)
+        for position, word in enumerate(words):
             word = re.sub(r"['’]s$", "", word)
             if position == 0 or word == "I" or not word[:1].isupper() or word.lower() in _FAMILY_WORDS:
                 continue
-            if is_calendar_word(word):
+            if reads_as_date(words, position):
                 continue
             names.append(word)
     return list(dict.fromkeys(names))

@@ -383,6 +383,10 @@ def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp
         assert answer.answered, (question, answer.answer)
         assert "charity race" in answer.answer
     assert named_in("What did Caroline do in October?") == ["Caroline"]
+    assert named_in("Where was Melanie as of December?") == ["Melanie"]
+    # month names that are first names stay names where they do not read as dates
+    assert named_in("What did Marco bring? And Julio?") == ["Marco", "Julio"]
+    assert named_in("When did April call Avril?") == ["April", "Avril"]
     # a weekday stays a name: sources say "Monday" in words (the return ferry trap)
     assert named_in("When does the ferry on Monday leave?") == ["Monday"]
     assert named_in("Was hat Jonas im Dezember gemacht?") == ["Jonas"]

@@ -1,7 +1,11 @@
-"""Month names in the languages people write to Satchel in.
+"""Months named in a question, in the languages people write to Satchel in.
 
-From Babel's CLDR data (no hand-written lists), folded to lower case without accents
-or a trailing dot, so that "Décembre", "december" and "Dezember" are all calendar words.
+Month names come from Babel's CLDR data (no hand-written lists), compared in lower
+case with their accents kept: folding accents made Portuguese "março" the name
+"Marco". Many month names are first names too (April, June, Julio, Avril, Mai, Maj),
+so a month counts as one only where it reads as a date: next to a day or a year
+("9 December", "October 2023") or after a preposition ("in October", "as of
+December", "im Dezember", "en mars").
 
 Weekdays are left out on purpose: a source that answers "the ferry on Monday" says
 "Monday" in words, and the names check caught a false premise with it on
@@ -11,31 +15,49 @@ dates, so a month in the question is no name to look for (docs/benchmarks.md).
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from functools import lru_cache
 
 # The languages of the people whose data Satchel has been tried on, and their
 # neighbours; more cost nothing but a few hundred words.
 LOCALES = ("en", "fr", "it", "de", "es", "pt", "nl", "sv", "da", "nb", "pl", "ca")
-
-
-def fold(word: str) -> str:
-    word = unicodedata.normalize("NFKD", word.lower().strip().rstrip("."))
-    return "".join(c for c in word if not unicodedata.combining(c))
+# Prepositions that put a month in a date ("in October"), in those languages: a
+# closed class of words, not a list of examples.
+_DATE_PREPOSITIONS = frozenset(
+    "in on of since until till by from during before after around "  # en
+    "en dès depuis avant après jusqu vers "  # fr
+    "a di da dal del nel entro durante prima dopo "  # it
+    "im am vom seit bis ab vor nach "  # de
+    "desde hasta antes después hacia "  # es
+    "em no na do até "  # pt
+    "op sinds tot voor na "  # nl
+    "i på sedan efter före innan "  # sv, da, nb
+    "w od do przed po "  # pl
+    "al fins".split()  # ca
+)
+_DAY_OR_YEAR = re.compile(r"^(?:\d{1,2}(?:st|nd|rd|th|er|e|º|\.)?|\d{4})$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
-def calendar_words() -> frozenset[str]:
+def month_words() -> frozenset[str]:
     from babel.dates import get_month_names
 
     words: set[str] = set()
     for locale in LOCALES:
-        # full names only: abbreviations are also first names ("Jan", "Dom", "Mar")
-        for width in ("wide",):
-            for context in ("format", "stand-alone"):
-                words.update(fold(n) for n in get_month_names(width, context, locale).values())
+        # full names only: abbreviations are also first names ("Jan", "Mar")
+        for context in ("format", "stand-alone"):
+            words.update(n.lower() for n in get_month_names("wide", context, locale).values())
     return frozenset(w for w in words if len(w) >= 3)
 
 
-def is_calendar_word(word: str) -> bool:
-    return fold(word) in calendar_words()
+def is_month(word: str) -> bool:
+    return word.lower().rstrip(".") in month_words()
+
+
+def reads_as_date(words: list[str], position: int) -> bool:
+    """Whether ``words[position]`` is a month used as a date in its sentence."""
+    if not is_month(words[position]):
+        return False
+    before = words[position - 1].lower() if position > 0 else ""
+    after = words[position + 1] if position + 1 < len(words) else ""
+    return bool(_DAY_OR_YEAR.match(before) or _DAY_OR_YEAR.match(after) or before in _DATE_PREPOSITIONS)
