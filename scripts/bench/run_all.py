@@ -63,6 +63,7 @@ EXTRA_BENCHES: dict[str, list[str]] = {
     "soak": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "5", "--ask-every", "8"],
     "soak_paced": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "0", "--pause", "0.1"],
     "qa_locomo": ["scripts/eval_qa_locomo.py", "--sample", "60", "--json"],
+    "ask_wall": ["scripts/bench_ask_wall.py", "--questions", "12", "--json"],
     "scifact": [
         "assistant.cli",
         "eval",
@@ -347,6 +348,22 @@ def render(figures: dict[str, dict]) -> str:
         lines += ["", f"Hybrid query latency p50 {f['latency_ms']['p50']} ms, p95 {f['latency_ms']['p95']} ms.", ""]
     if "qa_locomo" in figures:
         lines += render_qa(figures["qa_locomo"])
+    if "ask_wall" in figures:
+        f = figures["ask_wall"]
+        lines += [
+            "## `satchel ask` wall time (`scripts/bench_ask_wall.py`)",
+            "",
+            f"The first {f['questions']} questions of data/questions.jsonl on the sample data with the default model,"
+            f" run on {f.get('_date', '?')} on {f.get('_machine', '?')}. Cold: one `satchel ask --json` process"
+            " per question (start-up, store, encoder and model loaded each time). TUI-warm: one process that has"
+            " already answered once, as the terminal app.",
+            "",
+            "| | p50 s | p95 s | mean s |",
+            "| --- | --- | --- | --- |",
+            f"| cold process | {f['cold_p50_s']} | {f['cold_p95_s']} | {f['cold_mean_s']} |",
+            f"| TUI-warm | {f['warm_p50_s']} | {f['warm_p95_s']} | {f['warm_mean_s']} |",
+            "",
+        ]
     if "soak" in figures or "soak_paced" in figures:
         lines += render_soak(figures)
     for extra in figures.get("extra", []):

@@ -1,0 +1,76 @@
+"""Wall time of `satchel ask` as a person meets it: a cold process per question
+(start-up, store, encoder and model loaded anew, as a script or a shell user has it)
+and TUI-warm (one process that has everything loaded, as the terminal app has it).
+
+    .venv/bin/python scripts/bench_ask_wall.py --questions 10 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+SATCHEL = [sys.executable, "-m", "assistant.cli"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    questions = [json.loads(line)["question"] for line in (REPO / "data" / "questions.jsonl").read_text().splitlines()][
+        : args.questions
+    ]
+    with tempfile.TemporaryDirectory(prefix="satchel-ask-") as tmp:
+        env = dict(os.environ, SATCHEL_HOME=tmp, HF_HUB_OFFLINE="1")
+        subprocess.run(
+            [*SATCHEL, "add", str(REPO / "data" / "sample")], cwd=REPO, env=env, check=True, capture_output=True
+        )
+        subprocess.run([*SATCHEL, "index", "--quiet"], cwd=REPO, env=env, check=True, capture_output=True)
+        subprocess.run([*SATCHEL, "ask", "warm the disk cache"], cwd=REPO, env=env, capture_output=True)
+        cold = []
+        for question in questions:
+            started = time.perf_counter()
+            subprocess.run([*SATCHEL, "ask", question, "--json"], cwd=REPO, env=env, check=True, capture_output=True)
+            cold.append(time.perf_counter() - started)
+        from assistant.core import Satchel
+        from assistant.settings import load_settings
+
+        app = Satchel(load_settings({"home": tmp}))
+        app.ask("warm up", save=False)  # what the TUI has done before the person's first question
+        warm = []
+        for question in questions:
+            started = time.perf_counter()
+            app.ask(question, save=False)
+            warm.append(time.perf_counter() - started)
+        app.close()
+    result = {
+        "questions": len(questions),
+        "cold_p50_s": percentile(cold, 0.5),
+        "cold_p95_s": percentile(cold, 0.95),
+        "cold_mean_s": round(statistics.fmean(cold), 2),
+        "warm_p50_s": percentile(warm, 0.5),
+        "warm_p95_s": percentile(warm, 0.95),
+        "warm_mean_s": round(statistics.fmean(warm), 2),
+    }
+    print(json.dumps(result, indent=2) if args.json else result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
