@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from assistant.reembed import ReembedCallback, ReembedReport
 from assistant.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import Store, now_iso
-from assistant.sync import Indexer, ProgressCallback, SyncReport, not_regular
+from assistant.sync import Indexer, ProgressCallback, SyncReport, source_mode
 from connectors.registry import available_connectors, connector_by_name, connector_for
 
 
@@ -164,18 +163,9 @@ class Satchel:
     def add_source(self, path: str | Path, kind: str | None = None) -> dict[str, Any]:
         try:
             resolved = Path(path).expanduser().resolve()
-            mode = resolved.stat().st_mode
-        except FileNotFoundError:
-            raise SourceError(f"{path}: no such file or folder") from None
         except RuntimeError:  # pathlib's word for a symlink loop
             raise SourceError(f"{path}: a symbolic link loop, it leads nowhere") from None
-        except OSError as exc:
-            raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-        special = not_regular(mode)
-        if special:
-            raise SourceError(f"{path}: {special}; add files or folders")
-        if not os.access(resolved, os.R_OK | (os.X_OK if stat.S_ISDIR(mode) else 0)):
-            raise SourceError(f"{path}: cannot be read (permission denied)")
+        source_mode(resolved, missing="no such file or folder")
         if kind:
             connector_by_name(kind)  # fails with the list of installed connectors
         elif resolved.is_file() and connector_for(resolved) is None:

@@ -296,7 +296,10 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except db.OperationalError as exc:
-            raise self._write_error(exc) from exc
+            refused = self._write_error(exc)
+            if refused is None:
+                raise
+            raise refused from exc
         try:
             yield
             self.conn.execute("COMMIT")
@@ -304,24 +307,25 @@ class Store:
             with suppress(*db.Error):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
-            if isinstance(exc, db.OperationalError):
-                raise self._write_error(exc) from exc
+            refused = self._write_error(exc) if isinstance(exc, db.OperationalError) else None
+            if refused is not None:
+                raise refused from exc
             raise
 
-    def _write_error(self, exc: Exception) -> StoreError:
+    def _write_error(self, exc: Exception) -> StoreError | None:
+        """What the file system or another process refused, said for a person; None
+        for anything else (a mistake in our SQL stays a traceback, not a "store" error)."""
         text = str(exc)
         if "full" in text:
-            reason = "the disk is full"
-            advice = "free some space and run it again; what was indexed before is kept"
+            reason, advice = "the disk is full", "free some space and run it again; what was indexed before is kept"
         elif "readonly" in text or "read-only" in text:
-            reason = "the store is read-only"
-            advice = "make the Satchel home writable"
+            reason, advice = "the store is read-only", "make the Satchel home writable"
         elif "locked" in text or "busy" in text:
-            reason = "another process keeps the store busy"
-            advice = "try again when it is done"
+            reason, advice = "another process keeps the store busy", "try again when it is done"
+        elif "disk I/O error" in text:
+            reason, advice = "the disk failed to read or write", "run `satchel doctor`"
         else:
-            reason = text
-            advice = "run `satchel doctor`"
+            return None
         return StoreError(f"cannot write to the store {self.path}: {reason} ({text}); {advice}")
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:

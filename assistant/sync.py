@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import queue
@@ -185,30 +186,40 @@ def not_regular(mode: int) -> str | None:
     return "a device or special file, not a regular file"
 
 
+def source_mode(root: Path, missing: str = "the source path no longer exists") -> int:
+    """The file mode of a source's root, or a SourceError saying why Satchel cannot
+    read it: missing, a symlink loop, a FIFO, socket or device, no permission. The one
+    check behind `satchel add` and every sync."""
+    try:
+        mode = root.stat().st_mode  # follows symlinks; a loop raises ELOOP
+    except FileNotFoundError:
+        raise SourceError(f"{root}: {missing}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceError(f"{root}: a symbolic link loop, it leads nowhere") from None
+        raise SourceError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+    special = not_regular(mode)
+    if special:
+        raise SourceError(f"{root}: {special}; add files or folders")
+    if not os.access(root, os.R_OK | (os.X_OK if stat.S_ISDIR(mode) else 0)):
+        raise SourceError(f"{root}: cannot be read (permission denied)")
+    return mode
+
+
 def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[str, ...]) -> Walk:
     """The units of a source, the files no connector claimed, and what could not be read.
 
     Never opens anything but regular files (a FIFO would block the sync), follows no
     symlink loop, and reports unreadable folders instead of skipping them silently."""
-    try:
-        root_stat = root.stat()
-    except FileNotFoundError:
-        raise SourceError(f"{root}: the source path no longer exists") from None
-    except OSError as exc:
-        raise SourceError(f"{root}: cannot be read ({exc.strerror or exc})") from None
-    special = not_regular(root_stat.st_mode)
-    if special:
-        raise SourceError(f"{root}: {special}")
+    mode = source_mode(root)
     walk = Walk()
-    if stat.S_ISREG(root_stat.st_mode):
+    if stat.S_ISREG(mode):
         connector = connector_by_name(forced) if forced else connector_for(root)
         if connector is None:
             raise SourceError(f"{root}: no connector reads this kind of file (use --kind)")
         signature, size = file_signature(root)
         walk.units.append(Unit(source_id, root, connector, signature, size))
         return walk
-    if not os.access(root, os.R_OK | os.X_OK):
-        raise SourceError(f"{root}: the folder cannot be read (permission denied)")
     directory_claim = connector_for(root, only=forced)
     if directory_claim is not None and directory_claim.claims_directories:
         signature, size = folder_signature(root)
@@ -268,29 +279,26 @@ def walk_source(source_id: int, root: Path, forced: str | None, exclude: tuple[s
     return walk
 
 
-# How often one sync reads again a file that changed while it was parsed; one still
-# changing after that keeps no signature and is read by the next sync.
-UNSETTLED_ROUNDS = 3
+# How often one sync reads again the units left with a blank signature (changed while
+# parsed, or promoted duplicates); one still changing after that is read next time.
+REREAD_ROUNDS = 3
 
 
-def _signature_of(unit: Unit) -> str | None:
+def current_signature(unit: Unit) -> tuple[str, int] | None:
+    """The unit's (signature, size) now, or None when it is gone."""
     try:
-        return (folder_signature(unit.path) if unit.path.is_dir() else file_signature(unit.path))[0]
+        return folder_signature(unit.path) if unit.path.is_dir() else file_signature(unit.path)
     except OSError:
         return None
 
 
-def _unchanged_since_walk(unit: Unit) -> bool:
-    return _signature_of(unit) == unit.signature
-
-
-def _rewalked(unit: Unit) -> Unit | None:
-    """The unit with its signature of now (None when it is gone)."""
-    try:
-        signature, size = folder_signature(unit.path) if unit.path.is_dir() else file_signature(unit.path)
-    except OSError:
-        return None
-    return Unit(unit.source_id, unit.path, unit.connector, signature, size)
+def _settled(unit: Unit) -> bool:
+    """Whether a file unit is as it was when the walk signed it. Folder units (a
+    Maildir) are not walked a second time: their changes come as events of their own."""
+    if unit.path.is_dir():
+        return True
+    now = current_signature(unit)
+    return now is not None and now[0] == unit.signature
 
 
 # --- the pipeline ---------------------------------------------------------------------
@@ -310,7 +318,7 @@ class _UnitEnd:
     complete: bool  # parsed to the end; only then are vanished documents deleted
     forgotten: int = 0  # documents kept out by `satchel forget` tombstones
     # the file changed while it was being parsed: what was read may mix two versions,
-    # so the unit keeps no signature (it is read again) and the sync goes round again
+    # so the unit keeps a blank signature and is read again
     settled: bool = True
 
 
@@ -336,7 +344,6 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
-        self.unsettled: list[Unit] = []
 
     def sync(
         self,
@@ -391,14 +398,8 @@ class Indexer:
                     continue
                 changed.append(unit)
 
-        for _round in range(UNSETTLED_ROUNDS):
-            if not changed:
-                break
-            self.unsettled = []
+        if changed:
             self._run_pipeline(changed, report, progress, started)
-            # files written to while they were parsed are read again, now that they
-            # may have settled (an editor's save, a download still arriving)
-            changed = [again for again in map(_rewalked, self.unsettled) if again is not None]
         # after the new units, so a renamed file reuses its stored vectors
         for row in vanished_units:
             report.deleted += int(
@@ -409,11 +410,14 @@ class Indexer:
                 self.store.clear_errors(row["path"])
                 self.store.bump_generation()
             self.index.remove(gone)
-        # A renamed email is first stored as a duplicate of itself (same Message-ID,
-        # no chunks); deleting the old name promotes it and blanks its signature.
-        # It is read again now, not at some later full sync: until then it could not
-        # be found (seen in the soak test, scripts/soak.py).
-        for _round in range(UNSETTLED_ROUNDS):
+        # Units left with a blank signature are read again now, not at some later full
+        # sync: a file written to while it was parsed (what was read may mix two
+        # versions), and a renamed email, which is first stored as a duplicate of
+        # itself (same Message-ID, no chunks) and promoted, blank, when the old name
+        # is deleted; until then it could not be found (seen in scripts/soak.py).
+        # (only this sync's parsing or deletions can have left new ones: a no-op sync,
+        # the hot path, skips the query)
+        for _round in range(REREAD_ROUNDS if changed or vanished_units else 0):
             promoted = self._blank_units(source_ids)
             if not promoted:
                 break
@@ -447,9 +451,11 @@ class Indexer:
                 connector = connector_by_name(row["connector"])
             except UnknownConnectorError:  # uninstalled since: the full sync reports it
                 continue
-            again = _rewalked(Unit(int(row["source_id"]), Path(row["path"]), connector, "", 0))
-            if again is not None:
-                units.append(again)
+            unit = Unit(int(row["source_id"]), Path(row["path"]), connector, "", 0)
+            now = current_signature(unit)
+            if now is not None:
+                unit.signature, unit.size = now
+                units.append(unit)
         return units
 
     def _clear_walk_errors(self, source_id: int, still: set[str]) -> None:
@@ -522,7 +528,7 @@ class Indexer:
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
                     complete = False
                     errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
-                out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten), _unchanged_since_walk(unit)))
+                out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten), _settled(unit)))
         finally:
             reader.close()
             out.put(_DONE)
@@ -680,9 +686,8 @@ class Indexer:
                         store.record_error(unit.source_id, error.path, error.reason, error.item)
                         report.errors += 1
                         report.error_list.append({"path": error.path, "item": error.item, "reason": error.reason})
+                    # blank: read again before the sync ends (Indexer.sync)
                     signature = unit.signature if work.settled else ""
-                    if not work.settled:
-                        self.unsettled.append(unit)
                     store.upsert_unit(unit.source_id, upath, unit.connector.name, signature)
                     report.units_parsed += 1
                     report.forgotten += work.forgotten

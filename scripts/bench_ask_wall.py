@@ -22,10 +22,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 SATCHEL = [sys.executable, "-m", "assistant.cli"]
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+from assistant.evaluation import percentile  # noqa: E402 - after the repository is on sys.path
 
 
 def main() -> int:
@@ -61,11 +58,11 @@ def main() -> int:
         app.close()
     result = {
         "questions": len(questions),
-        "cold_p50_s": percentile(cold, 0.5),
-        "cold_p95_s": percentile(cold, 0.95),
+        "cold_p50_s": round(percentile(cold, 0.5), 2),
+        "cold_p95_s": round(percentile(cold, 0.95), 2),
         "cold_mean_s": round(statistics.fmean(cold), 2),
-        "warm_p50_s": percentile(warm, 0.5),
-        "warm_p95_s": percentile(warm, 0.95),
+        "warm_p50_s": round(percentile(warm, 0.5), 2),
+        "warm_p95_s": round(percentile(warm, 0.95), 2),
         "warm_mean_s": round(statistics.fmean(warm), 2),
     }
     print(json.dumps(result, indent=2) if args.json else result)

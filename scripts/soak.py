@@ -388,11 +388,10 @@ def consistent(result: dict[str, Any]) -> bool:
 
 
 # --- the run -----------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+def percentile_or_none(values: list[float], q: float) -> float | None:
+    from assistant.evaluation import percentile
+
+    return round(percentile(values, q), 3) if values else None
 
 
 def start_watcher(home: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -503,8 +502,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "probes_seen": len(probes.lags),
         "probes_superseded": superseded,
         "probes_never_seen": len(probes.pending),
-        "lag_p50_s": percentile(probes.lags, 0.5),
-        "lag_p95_s": percentile(probes.lags, 0.95),
+        "lag_p50_s": percentile_or_none(probes.lags, 0.5),
+        "lag_p95_s": percentile_or_none(probes.lags, 0.95),
         "lag_mean_s": round(statistics.fmean(probes.lags), 3) if probes.lags else None,
         "quiet_period_s": round(quiet, 1),
         "watcher_kills": kills,

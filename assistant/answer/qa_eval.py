@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ConfigError
+from assistant.evaluation import percentile
 
 if TYPE_CHECKING:
     from assistant.core import Satchel
@@ -211,13 +212,6 @@ def score_answer(item: QAItem, answer: Answer, seconds: float) -> Outcome:
     return outcome
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
-
-
 def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
     answerable = [o for o in outcomes if not o.item.unanswerable]
     unanswerable = [o for o in outcomes if o.item.unanswerable]
@@ -235,8 +229,8 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
         "declined_share": round(sum(o.right for o in unanswerable) / len(unanswerable), 3) if unanswerable else None,
         "token_f1": round(statistics.fmean(o.f1 for o in answerable), 3) if answerable else None,
         "evidence_recall": round(statistics.fmean(recalls), 3) if recalls else None,
-        "latency_p50_s": _percentile(seconds, 0.5),
-        "latency_p95_s": _percentile(seconds, 0.95),
+        "latency_p50_s": round(percentile(seconds, 0.5), 3) if seconds else None,
+        "latency_p95_s": round(percentile(seconds, 0.95), 3) if seconds else None,
         "prompt_tokens": sum(o.prompt_tokens for o in outcomes),
         "generated_tokens": sum(o.generated_tokens for o in outcomes),
     }

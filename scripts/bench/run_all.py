@@ -401,10 +401,8 @@ def render_qa(f: dict) -> list[str]:
         f" {o['prompt_tokens']:,} prompt and {o['generated_tokens']:,} generated tokens.",
         "",
     ]
-    for row in f.get("before_after", []):
-        lines.append(row)
     if f.get("before_after"):
-        lines.append("")
+        lines += [*f["before_after"], ""]
     return lines
 
 
