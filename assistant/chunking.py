@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from assistant.store import ChunkRecord, epoch
-from connectors.base import KIND_CHAT, Document, Section
+from connectors.base import KIND_CHAT, KIND_EMAIL, Document, Section
 
 # Title tokens prepended to every chunk's embedding input ("Subject: ..."), at most.
 TITLE_TOKENS = 32
@@ -78,6 +78,8 @@ def chunk_document(doc: Document, tokenizer: Any, options: ChunkingOptions) -> l
         sections = [Section(text=doc.title or "", locator="")] if doc.title else []
     if not sections:
         return []
+    if doc.kind == KIND_EMAIL and doc.timestamp is not None:
+        sections = _dated_mail(sections, doc.timestamp)
     if doc.kind == KIND_CHAT and all(s.timestamp for s in sections):
         pieces = _chat_windows(sections, tokenizer, options)
         persons_default = ""
@@ -98,6 +100,15 @@ def chunk_document(doc: Document, tokenizer: Any, options: ChunkingOptions) -> l
         )
         chunks.append(PreparedChunk(record=record, embed_text=prefix + piece.text))
     return chunks
+
+
+def _dated_mail(sections: list[Section], sent: datetime) -> list[Section]:
+    """A mail's "yesterday" and "next Tuesday" noted with the dates they mean,
+    counted from when it was sent (assistant/ingest/relative_time.py)."""
+    from assistant.ingest.relative_time import annotate_lines, chat_languages
+
+    languages = chat_languages([s.text for s in sections])
+    return [replace(s, text=annotate_lines(s.text, sent, languages)) for s in sections]
 
 
 @dataclass
@@ -207,9 +218,15 @@ def chat_range_locator(first: datetime, last: datetime) -> str:
 
 def _chat_windows(sections: list[Section], tokenizer: Any, options: ChunkingOptions) -> list[_Piece]:
     # callers pass only timestamped sections
+    from assistant.ingest.relative_time import annotate, chat_languages
+
     ordered = sorted(sections, key=lambda s: s.timestamp or datetime.min)
+    # "yesterday" in a message is written out as the date it meant (stored, searched
+    # and shown to the model): see assistant/ingest/relative_time.py
+    languages = chat_languages([s.text for s in ordered])
     lines = [
-        f"{_fmt_time(s.timestamp or datetime.min)} {s.author + ': ' if s.author else ''}{s.text.strip()}"
+        f"{_fmt_time(s.timestamp or datetime.min)} {s.author + ': ' if s.author else ''}"
+        f"{annotate(s.text.strip(), s.timestamp or datetime.min, languages)}"
         for s in ordered
     ]
     encodings = tokenizer.encode_batch(lines, add_special_tokens=False)
