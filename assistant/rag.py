@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answer.grounding import unsupported_facts
 from assistant.llm import GenerationStats, LocalModel
 from assistant.search import Filters, Result, Searcher
 
@@ -202,6 +203,11 @@ def attribute_citations(answer: str, refs: list[SourceRef]) -> tuple[str, set[in
     return _SENTENCE.sub(cite, answer), added
 
 
+def _said_by(result: Result) -> str:
+    """Everything a source says: its text, title, sender and date."""
+    return "\n".join(x for x in (result.title, result.author, result.timestamp, result.text) if x)
+
+
 def cut_at_sentence(text: str, max_chars: int) -> str:
     """Text cut at the last sentence end before ``max_chars``, marked as cut."""
     head = text[:max_chars]
@@ -371,10 +377,14 @@ class Answerer:
             # is no answer about "my building in Lisbon", nor Dad's lunch about
             # "Priya's birthday" (docs/retrieval.md has the measurements)
             unnamed = [name for name in named_in(query) if not self.searcher.mentions(name, cited_ids)]
-            if max(coverage.values(), default=0.0) < self.min_cited_coverage or unnamed:
+            # ...and must hold the numbers, dates and names the answer gives
+            invented = [] if unnamed else unsupported_facts(text, [_said_by(r.result) for r in refs if r.cited], query)
+            if max(coverage.values(), default=0.0) < self.min_cited_coverage or unnamed or invented:
                 text = UNSUPPORTED_MESSAGE
                 if unnamed:
                     text += f" None of them mentions {' or '.join(unnamed)}."
+                elif invented:
+                    text += f" The model's answer said {', '.join(invented)}, which they do not."
                 declined = True
                 for ref in refs:
                     ref.cited = False

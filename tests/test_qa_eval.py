@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.qa_eval import QAItem, load_items, matches, score_answer, summarise, token_f1
+from assistant.answer.calendar_words import canonical_dates
+from assistant.answer.qa_eval import (
+    QAItem,
+    load_items,
+    matches,
+    score_answer,
+    summarise,
+    token_f1,
+)
 from assistant.errors import ConfigError
 from assistant.rag import Answer, SourceRef
 from assistant.search import Filters, Result
@@ -62,6 +70,16 @@ def test_token_f1_and_matching() -> None:
     assert matches("7 May 2023", ["on 7 May, 2023"])
     assert not matches("8 May 2023", ["7 May 2023"])  # F1 0.67, but the day differs
     assert not matches("Paris", ["Lisbon"])
+
+
+def test_a_date_matches_whatever_its_written_form() -> None:
+    # a sentence answer with the date in another order (token F1 alone is 0.5)
+    assert matches("Maria donated her car on December 21, 2022 [4].", ["21 December 2022"])
+    assert matches("They went to Europe in November 2023 [1].", ["November, 2023."])
+    assert matches("Il est arrivé le 7 mai 2023 [2].", ["7 May 2023"])
+    assert not matches("Maria donated her car on December 22, 2022 [4].", ["21 December 2022"])
+    assert not matches("in October 2023", ["November, 2023"])
+    assert canonical_dates("the 3rd of May 2024, or Jan 5, 2024") == "the 2024-05-03, or 2024-01-05"
 
 
 def test_scoring_by_hand(tmp_path: Path) -> None:

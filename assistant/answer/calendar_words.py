@@ -61,3 +61,64 @@ def reads_as_date(words: list[str], position: int) -> bool:
     before = words[position - 1].lower() if position > 0 else ""
     after = words[position + 1] if position + 1 < len(words) else ""
     return bool(_DAY_OR_YEAR.match(before) or _DAY_OR_YEAR.match(after) or before in _DATE_PREPOSITIONS)
+
+
+@lru_cache(maxsize=1)
+def calendar_names() -> frozenset[str]:
+    """Month and weekday names, full and abbreviated, lower case without accents:
+    the capitalised words of an answer that are no names ("Friday 9 September")."""
+    import unicodedata
+
+    from babel.dates import get_day_names, get_month_names
+
+    words: set[str] = set()
+    for locale in LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for table in (get_month_names(width, context, locale), get_day_names(width, context, locale)):
+                    for name in table.values():
+                        folded = unicodedata.normalize("NFKD", name.lower().rstrip("."))
+                        words.add("".join(c for c in folded if not unicodedata.combining(c)))
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def _month_numbers() -> dict[str, int]:
+    from babel.dates import get_month_names
+
+    numbers: dict[str, int] = {}
+    for locale in LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context, locale).items():
+                    if len(name.rstrip(".")) >= 3:
+                        numbers.setdefault(name.lower().rstrip("."), number)
+    return numbers
+
+
+@lru_cache(maxsize=1)
+def _date_forms() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    month = "(?P<m>" + "|".join(sorted(map(re.escape, _month_numbers()), key=len, reverse=True)) + r")\.?"
+    day = r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º)?"
+    year = r"(?P<y>\d{4})"
+    flags = re.IGNORECASE
+    return (
+        re.compile(rf"\b{day}\s*(?:of\s+|de\s+|di\s+)?{month},?\s*(?:de\s+|del\s+)?{year}\b", flags),
+        re.compile(rf"\b{month}\s+{day},?\s*{year}\b", flags),
+        re.compile(rf"\b{month},?\s*(?:de\s+|del\s+)?{year}\b", flags),
+    )
+
+
+def canonical_dates(text: str) -> str:
+    """Dates written out in words, in any order, as ISO ("December 21, 2022" and
+    "21 December 2022" both become "2022-12-21"; "November, 2023" "2023-11"), so
+    that an answer is not marked wrong for the way it writes a date."""
+    day_first, month_first, month_year = _date_forms()
+    numbers = _month_numbers()
+
+    def full(m: re.Match[str]) -> str:
+        return f"{m['y']}-{numbers[m['m'].lower().rstrip('.')]:02d}-{int(m['d']):02d}"
+
+    text = day_first.sub(full, text)
+    text = month_first.sub(full, text)
+    return month_year.sub(lambda m: f"{m['y']}-{numbers[m['m'].lower().rstrip('.')]:02d}", text)

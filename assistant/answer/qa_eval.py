@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answer.calendar_words import canonical_dates
 from assistant.errors import ConfigError
 from assistant.evaluation import percentile
 
@@ -89,9 +90,12 @@ def _numbers(text: str) -> set[str]:
 
 def matches(prediction: str, answers: Iterable[str]) -> bool:
     """Whether a prediction says an accepted answer. Overlap alone is not enough when
-    the answer holds numbers: "8 May 2023" does not say "7 May 2023"."""
+    the answer holds numbers: "8 May 2023" does not say "7 May 2023". Dates are
+    compared whatever their written form."""
+    prediction = canonical_dates(prediction)
     said = normalise(prediction)
     for answer in answers:
+        answer = canonical_dates(answer)
         gold = normalise(answer)
         if gold and (gold in said or (said and said in gold and len(said) >= 0.5 * len(gold))):
             return True

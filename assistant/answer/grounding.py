@@ -1,0 +1,96 @@
+"""Whether an answer's facts are in the sources it cites.
+
+The model may write a number, a date or a name that no cited source holds: a
+small model copies a figure from the wrong document or invents a sender ("From
+Helena Duarte"). Before an answer is shown, its checkable facts are looked up in
+the cited sources' text, title, author and dates:
+
+- **numbers** ("€1,240", "14A", "3 years"), compared by their digits, so "1.240,00 €"
+  supports "1,240";
+- **dates** written out in words or ISO, compared as ISO after
+  ``canonical_dates`` ("21 December 2022" is supported by a chat line stamped
+  2022-12-21, or by the note "[yesterday = 21 December 2022]");
+- **names**: capitalised words inside a sentence (not its first word), compared
+  without case or accents. Month and weekday names are no names.
+
+What the question itself says counts as said (an answer may repeat it), and so does
+what the model wrote in a "could not find" reply (it is withdrawn anyway).
+A fact that none of those hold makes the answer unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = ["unsupported_facts"]
+
+_CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+_NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
+_ISO = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b")
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*[^\W_]|[^\W\d_]", re.UNICODE)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s+|\(\s*)$")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"\D", "", number)
+
+
+def _number_forms(text: str) -> set[str]:
+    """Every number of a text by its digits, with and without a decimal part
+    ("1.240,00" gives 124000 and 1240)."""
+    forms: set[str] = set()
+    for match in _NUMBER.finditer(text):
+        raw = match.group(0).strip(" .,")
+        forms.add(_digits(raw))
+        whole = re.split(r"[.,](?=\d{1,2}$)", raw)[0]  # a decimal part of one or two digits
+        forms.add(_digits(whole))
+        for part in re.split(r"[\s\u00a0\u202f]+", raw):  # "17 2023" is two numbers
+            forms.add(_digits(part))
+    return forms
+
+
+def _calendar_names() -> frozenset[str]:
+    from assistant.answer.calendar_words import calendar_names
+
+    return calendar_names()
+
+
+def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -> list[str]:
+    """The numbers, dates and names of ``answer`` that neither the cited ``sources``
+    nor the question hold, in the order the answer says them."""
+    from assistant.answer.calendar_words import canonical_dates
+
+    text = _CITATION.sub(" ", answer)
+    said = " \n ".join([*sources, question])
+    said_dates = canonical_dates(said)
+    said_numbers = _number_forms(said_dates) | _number_forms(said)
+    said_folded = _fold(said)
+    missing: list[str] = []
+
+    dated = canonical_dates(text)
+    for iso in _ISO.findall(dated):
+        if iso not in said_dates:
+            missing.append(iso)
+    rest = _ISO.sub(" ", dated)
+    for match in _NUMBER.finditer(rest):
+        raw = match.group(0).strip(" .,")
+        if raw and not ({_digits(raw), _digits(re.split(r"[.,](?=\d{1,2}$)", raw)[0])} & said_numbers):
+            missing.append(raw)
+    calendar = _calendar_names()
+    for match in _WORD.finditer(text):
+        word = match.group(0).rstrip(".'’")
+        if not word[:1].isupper() or _SENTENCE_START.search(text[: match.start()]):
+            continue
+        folded = _fold(word)
+        if folded in calendar or word == "I" or len(word) < 2:
+            continue
+        if not re.search(rf"(?<!\w){re.escape(folded)}", said_folded):
+            missing.append(word)
+    return list(dict.fromkeys(missing))

@@ -1,0 +1,38 @@
+"""An answer's numbers, dates and names must be in the sources it cites
+(assistant/answer/grounding.py), checked on hand-made answers."""
+
+from __future__ import annotations
+
+from assistant.answer.grounding import unsupported_facts
+
+CHAT = (
+    "2023-05-08 13:58 Caroline: I went to a LGBTQ support group yesterday and it was so powerful."
+    " [yesterday = 7 May 2023]"
+)
+RENT = "Avis d'échéance. Montant à régler : 1 180,00 € avant le 5 mars 2026."
+
+
+def test_a_date_resolved_from_a_message_supports_the_answer() -> None:
+    assert unsupported_facts("Caroline went to the support group on 7 May 2023 [1].", [CHAT]) == []
+    assert unsupported_facts("She went on May 7, 2023 [1].", [CHAT]) == []
+    assert unsupported_facts("She went in May 2023 [1].", [CHAT]) == []
+    assert unsupported_facts("She went on 3 May 2023 [1].", [CHAT]) == ["2023-05-03"]
+
+
+def test_amounts_are_compared_by_their_digits() -> None:
+    question = "How much is my rent for March?"
+    assert unsupported_facts("Your rent for March is €1,180 [1].", [RENT], question) == []
+    assert unsupported_facts("Your rent for March is 1180.00 euros [1].", [RENT], question) == []
+    assert unsupported_facts("Your rent for March is €1,190 [1].", [RENT], question) == ["1,190"]
+
+
+def test_an_invented_name_is_caught_but_calendar_words_and_the_question_are_not() -> None:
+    assert unsupported_facts("Caroline went with Helena Duarte [1].", [CHAT]) == ["Helena", "Duarte"]
+    # the first word of a sentence, weekdays and months, and the question's own words
+    assert unsupported_facts("On Friday 9 September 2022 [1].", ["2022-09-09 10:00 Nate: hi"]) == []
+    assert unsupported_facts("It was Lukas [1].", [CHAT], "Did Lukas go too?") == []
+
+
+def test_names_match_without_case_or_accents() -> None:
+    source = "Pédiatre : Dr. Dubois, tél 01 42 33 10 10, cabinet à Montréal"
+    assert unsupported_facts("The paediatrician is Dr. Dubois in Montreal, 01 42 33 10 10 [1].", [source]) == []
