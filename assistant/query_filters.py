@@ -884,6 +884,14 @@ def _has_topic(text: str) -> bool:
 # --------------------------------------------------------------------------- entry point
 
 
+def _without(question: str, used: list[tuple[int, int]]) -> str:
+    """The question without the given character ranges, tidied."""
+    removed = bytearray(len(question))
+    for start, end in used:
+        removed[start:end] = b"\x01" * (end - start)
+    return _tidy("".join(ch for ch, gone in zip(question, removed, strict=True) if not gone))
+
+
 def extract_filters(question: str, *, known_persons: Iterable[str], now: datetime) -> Extracted:
     """The kind, person and date filters a question states in words, and the
     question without them. ``now`` anchors relative dates (naive means UTC)."""
@@ -895,21 +903,30 @@ def extract_filters(question: str, *, known_persons: Iterable[str], now: datetim
     full_names = [(m.start, m.end) for m in _mentions(question, spans, directory) if len(m.key) > 1 or m.address]
     spans.protected += full_names
     dates = _extract_dates(question, spans, now)
+    date_spans = list(spans.used)
     del spans.protected[len(spans.protected) - len(full_names) :]
     persons, emailed = _extract_persons(question, spans, directory)
     kinds = _extract_kinds(question, spans)
     if emailed and "email" not in kinds:
         kinds.append("email")
 
-    filters = Filters(kinds=kinds, persons=[v for v, _ in persons], after=dates.after, before=dates.before)
+    filters = Filters(kinds=kinds, persons=[v for v, _ in persons])
     applied = [f"kind: {k}" for k in kinds] + [f"person: {label}" for _, label in persons]
     if dates.after or dates.before:
-        applied.append(f"date: {_describe_dates(dates.after, dates.before)}")
+        period = _describe_dates(dates.after, dates.before)
+        if kinds or persons or not _has_topic(_without(question, spans.used)):
+            # "emails from March", "what did Anna write last week", "yesterday":
+            # a range of items
+            filters.after, filters.before = dates.after, dates.before
+            applied.append(f"date: {period}")
+        else:
+            # "what did John do in March 2023?": the event may be told of later
+            # ("last month I went to…"), so the period ranks, it does not hide
+            filters.hint_after, filters.hint_before = dates.after, dates.before
+            applied.append(f"date hint: {period}")
+            spans.used = [span for span in spans.used if span not in date_spans]
 
-    removed = bytearray(len(question))
-    for start, end in spans.used:
-        removed[start:end] = b"\x01" * (end - start)
-    rest = _tidy("".join(ch for ch, gone in zip(question, removed, strict=True) if not gone))
+    rest = _without(question, spans.used)
     if spans.used and rest and _has_topic(rest):
         return Extracted(query=rest, filters=filters, applied=applied)
     if not spans.used:

@@ -15,7 +15,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,11 @@ BM25_WEIGHTS = (1.0, 2.0, 0.5)
 BM25_ROW_BUDGET = 10_000
 # Two results whose vectors are this similar are the same text for a reader.
 NEAR_DUPLICATE_COSINE = 0.97
+# A date hint ("in March 2023") multiplies the fused score of sources from that
+# period by 1 + HINT_BOOST; the period reaches HINT_TAIL past its end, where
+# messages tell of what happened in it. Chosen on LoCoMo-dev (docs/retrieval.md).
+HINT_BOOST = 0.5
+HINT_TAIL = timedelta(days=14)
 
 
 @dataclass
@@ -68,6 +73,10 @@ class Filters:
     persons: list[str] = field(default_factory=list)
     after: datetime | None = None
     before: datetime | None = None
+    # a period the question names without asking for a range ("what did John do in
+    # March 2023?"): sources from it rank higher, others still come back
+    hint_after: datetime | None = None
+    hint_before: datetime | None = None
 
     def is_empty(self) -> bool:
         return not (self.kinds or self.sources or self.persons or self.after or self.before)
@@ -79,6 +88,8 @@ class Filters:
             "person": self.persons,
             "after": self.after.isoformat() if self.after else None,
             "before": self.before.isoformat() if self.before else None,
+            "hint_after": self.hint_after.isoformat() if self.hint_after else None,
+            "hint_before": self.hint_before.isoformat() if self.hint_before else None,
         }
 
     def sql(self) -> tuple[str, list[Any]]:
@@ -243,6 +254,7 @@ class Searcher:
         bm25_weight: float = 0.5,
         rrf_k: int = 10,
         max_per_document: int = 2,
+        hint_boost: float = HINT_BOOST,
     ) -> None:
         if fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion!r}")
@@ -254,6 +266,7 @@ class Searcher:
         self.bm25_weight = bm25_weight
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
+        self.hint_boost = hint_boost
 
     def term_coverage(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
         """Share of the query's topic words that each chunk contains (FTS5 matching,
@@ -438,10 +451,29 @@ class Searcher:
             bm25_rank = {cid: rank for rank, (cid, _) in enumerate(bm25_hits)}
             dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense_hits)}
             fused = self.fuse(bm25_hits, dense_hits)
+        if filters.hint_after or filters.hint_before:
+            self._favour_period(fused, filters)
         ordered = sorted(fused, key=lambda cid: -fused[cid])
         results = self._diversify(query, ordered, fused, k, query_vector, bm25_rank, dense_rank)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchOutcome(query=query, filters=filters, results=results, timings_ms=timings)
+
+    def _favour_period(self, fused: dict[int, float], filters: Filters) -> None:
+        """Raise the candidates from the period a question names (a date hint).
+        Messages tell of an event after it happened ("I went camping last week"),
+        so the period is read as reaching ``HINT_TAIL`` past its end."""
+        if not fused:
+            return
+        start = int(filters.hint_after.timestamp()) if filters.hint_after else None
+        end = int((filters.hint_before + HINT_TAIL).timestamp()) if filters.hint_before else None
+        ids = list(fused)
+        marks = ",".join("?" * len(ids))
+        rows = self.store.conn.execute(f"SELECT id, ts_start, ts_end FROM chunks WHERE id IN ({marks})", ids)
+        for cid, ts_start, ts_end in rows:
+            if ts_start is None or ts_end is None:
+                continue
+            if (start is None or ts_end >= start) and (end is None or ts_start < end):
+                fused[cid] *= 1.0 + self.hint_boost
 
     def fuse(self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]]) -> dict[int, float]:
         """One score per candidate from both lists.

@@ -23,6 +23,12 @@ KNOWN = [
 KNOWN_TWINS = [*KNOWN, "Anna Schmidt <anna.s@example.net>", "Tom Keller"]
 
 
+def period(got: Extracted) -> tuple[datetime | None, datetime | None]:
+    """The period read from the question, a filter or a hint."""
+    f = got.filters
+    return (f.after or f.hint_after, f.before or f.hint_before)
+
+
 def ex(question: str, known: list[str] | None = None, now: datetime = NOW) -> Extracted:
     return extract_filters(question, known_persons=KNOWN if known is None else known, now=now)
 
@@ -58,7 +64,7 @@ def test_emails_from_anna_last_march() -> None:
     assert got.filters.kinds == ["email"]
     assert got.filters.persons == ["anna keller"]
     # last March, asked in April 2026, is March 2026
-    assert (got.filters.after, got.filters.before) == (utc(2026, 3, 1), utc(2026, 4, 1))
+    assert period(got) == (utc(2026, 3, 1), utc(2026, 4, 1))
     # nothing but filters: the query falls back to the question
     assert got.query == q
     assert got.has_topic is False
@@ -73,13 +79,13 @@ def test_what_did_marco_say_on_whatsapp() -> None:
     assert "whatsapp" not in got.query.lower()
     assert "marco" not in got.query.lower()  # the filter holds the name
     assert got.has_topic is True
-    assert got.filters.after is None and got.filters.before is None
+    assert period(got) == (None, None)
 
 
 def test_notes_about_sourdough_in_2025() -> None:
     got = ex("notes about sourdough in 2025")
     assert got.filters.kinds == ["note"]
-    assert (got.filters.after, got.filters.before) == (utc(2025, 1, 1), utc(2026, 1, 1))
+    assert period(got) == (utc(2025, 1, 1), utc(2026, 1, 1))
     assert got.query == "sourdough"
     assert got.applied == ["kind: note", "date: 2025"]
 
@@ -89,8 +95,8 @@ def test_messages_from_priya_since_january() -> None:
     got = ex(q)
     assert got.filters.kinds == []  # "messages" is too generic to be a kind
     assert got.filters.persons == ["priya shah"]
-    assert got.filters.after == utc(2026, 1, 1)
-    assert got.filters.before is None
+    assert period(got)[0] == utc(2026, 1, 1)
+    assert period(got)[1] is None
     assert got.query == q and not got.has_topic
     assert "date: since 1 January 2026" in got.applied
 
@@ -306,22 +312,23 @@ def test_no_known_persons() -> None:
 )
 def test_dates(question: str, after: datetime | None, before: datetime | None) -> None:
     got = ex(question)
-    assert (got.filters.after, got.filters.before) == (after, before)
-    assert got.query == "the roof"
+    assert period(got) == (after, before)
+    # no kind or person: the period is a hint, and its words stay in the query
+    assert got.query == ("the roof" if got.filters.after or got.filters.before else question)
     assert got.filters.kinds == [] and got.filters.persons == []
-    assert [a for a in got.applied if a.startswith("date: ")]
-    for moment in (got.filters.after, got.filters.before):
+    assert [a for a in got.applied if a.startswith(("date: ", "date hint: "))]
+    for moment in period(got):
         assert moment is None or moment.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
     ("question", "label"),
     [
-        ("the roof between March and May 2025", "date: March – May 2025"),
-        ("the roof on 12 March 2026", "date: 12 March 2026"),
-        ("the roof last week", "date: 6 April 2026 – 12 April 2026"),
-        ("the roof before May", "date: before 1 May 2025"),
-        ("the roof in the past two weeks", "date: since 1 April 2026"),
+        ("the roof between March and May 2025", "date hint: March – May 2025"),
+        ("the roof on 12 March 2026", "date hint: 12 March 2026"),
+        ("the roof last week", "date hint: 6 April 2026 – 12 April 2026"),
+        ("the roof before May", "date hint: before 1 May 2025"),
+        ("the roof in the past two weeks", "date hint: since 1 April 2026"),
     ],
 )
 def test_date_labels(question: str, label: str) -> None:
@@ -344,33 +351,33 @@ def test_date_labels(question: str, label: str) -> None:
 )
 def test_not_dates(question: str) -> None:
     got = ex(question)
-    assert got.filters.after is None and got.filters.before is None
+    assert period(got) == (None, None)
     assert got.query == question
 
 
 def test_two_date_phrases_narrow_each_other() -> None:
     got = ex("the roof since January until March 2026")
-    assert (got.filters.after, got.filters.before) == (utc(2026, 1, 1), utc(2026, 4, 1))
+    assert period(got) == (utc(2026, 1, 1), utc(2026, 4, 1))
 
 
 def test_relative_dates_with_people() -> None:
     got = ex("what did Sofia tell me yesterday about the keys")
     assert got.filters.persons == ["sofia rossi"]
-    assert (got.filters.after, got.filters.before) == (utc(2026, 4, 14), utc(2026, 4, 15))
+    assert period(got) == (utc(2026, 4, 14), utc(2026, 4, 15))
     assert got.query.endswith("the keys")
     got = ex("anything from Marco between March and May 2025 about the boat")
     assert got.filters.persons == ["marco bianchi"]
-    assert (got.filters.after, got.filters.before) == (utc(2025, 3, 1), utc(2025, 6, 1))
+    assert period(got) == (utc(2025, 3, 1), utc(2025, 6, 1))
     got = ex("what did Priya write last week about the visa")
-    assert (got.filters.after, got.filters.before) == (utc(2026, 4, 6), utc(2026, 4, 13))
+    assert period(got) == (utc(2026, 4, 6), utc(2026, 4, 13))
 
 
 def test_now_is_read_in_utc() -> None:
     naive = ex("the roof yesterday", now=datetime(2026, 4, 15, 10, 0))
-    assert naive.filters.after == utc(2026, 4, 14)
+    assert period(naive)[0] == utc(2026, 4, 14)
     # 01:00 on the 15th in UTC+3 is still the 14th in UTC
     east = ex("the roof yesterday", now=datetime(2026, 4, 15, 1, 0, tzinfo=timezone(timedelta(hours=3))))
-    assert east.filters.after == utc(2026, 4, 13)
+    assert period(east)[0] == utc(2026, 4, 13)
 
 
 # ----------------------------------------------------------------- quoting, fallback, applied
@@ -379,7 +386,7 @@ def test_now_is_read_in_utc() -> None:
 def test_quoted_phrases_are_untouched() -> None:
     got = ex('search "from Anna last March" in my notes')
     assert got.filters.persons == []
-    assert got.filters.after is None and got.filters.before is None
+    assert period(got) == (None, None)
     assert got.filters.kinds == ["note"]  # outside the quotes
     assert '"from Anna last March"' in got.query
     got = ex('emails containing "what Marco said on WhatsApp"')
@@ -431,7 +438,7 @@ def test_every_applied_entry_is_a_set_filter(question: str, known: list[str]) ->
     f = got.filters
     kinds = [a.removeprefix("kind: ") for a in got.applied if a.startswith("kind: ")]
     persons = [a for a in got.applied if a.startswith("person: ")]
-    dates = [a for a in got.applied if a.startswith("date: ")]
+    dates = [a for a in got.applied if a.startswith(("date: ", "date hint: "))]
     assert len(kinds) + len(persons) + len(dates) == len(got.applied)
     assert kinds == f.kinds
     assert len(persons) == len(f.persons)
@@ -454,3 +461,17 @@ def test_it_is_fast() -> None:
             ex(q, known=known)
     per_call = (time.perf_counter() - start) / 100
     assert per_call < 0.005  # typically well under 1 ms; loose for a busy machine
+
+
+def test_a_period_filters_items_but_only_ranks_events() -> None:
+    """ "emails from March" asks for a range of items; "what did John attend in
+    March 2023?" asks about an event a later message may tell of ("last month I
+    went to a convention"), so the period ranks sources and hides none."""
+    items = ex("emails from March 2026")
+    assert (items.filters.after, items.filters.before) == (utc(2026, 3, 1), utc(2026, 4, 1))
+    assert items.filters.hint_after is None and "date: March 2026" in items.applied
+    event = ex("What did John attend with his colleagues in March 2023?", known=[])
+    assert event.filters.after is None and event.filters.before is None
+    assert (event.filters.hint_after, event.filters.hint_before) == (utc(2023, 3, 1), utc(2023, 4, 1))
+    assert event.applied == ["date hint: March 2023"]
+    assert "March 2023" in event.query
