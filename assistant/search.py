@@ -62,7 +62,7 @@ NEAR_DUPLICATE_COSINE = 0.97
 # A date hint ("in March 2023") multiplies the fused score of sources from that
 # period by 1 + HINT_BOOST; the period reaches HINT_TAIL past its end, where
 # messages tell of what happened in it. Chosen on LoCoMo-dev (docs/retrieval.md).
-HINT_BOOST = 0.5
+HINT_BOOST = 1.0
 HINT_TAIL = timedelta(days=14)
 
 
@@ -254,7 +254,7 @@ class Searcher:
         bm25_weight: float = 0.5,
         rrf_k: int = 10,
         max_per_document: int = 2,
-        hint_boost: float = HINT_BOOST,
+        hint_boost: float | None = None,
     ) -> None:
         if fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion!r}")
@@ -266,7 +266,7 @@ class Searcher:
         self.bm25_weight = bm25_weight
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
-        self.hint_boost = hint_boost
+        self.hint_boost = HINT_BOOST if hint_boost is None else hint_boost
 
     def term_coverage(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
         """Share of the query's topic words that each chunk contains (FTS5 matching,

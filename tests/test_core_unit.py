@@ -387,6 +387,9 @@ def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp
     # month names that are first names stay names where they do not read as dates
     assert named_in("What did Marco bring? And Julio?") == ["Marco", "Julio"]
     assert named_in("When did April call Avril?") == ["April", "Avril"]
+    # an abbreviated month is a date next to a day, a name elsewhere
+    assert named_in("What did John's teammates give him when they met on Aug 15th?") == ["John"]
+    assert named_in("Did Jan call Marco?") == ["Jan", "Marco"]
     # a weekday stays a name: sources say "Monday" in words (the return ferry trap)
     assert named_in("When does the ferry on Monday leave?") == ["Monday"]
     assert named_in("Was hat Jonas im Dezember gemacht?") == ["Jonas"]

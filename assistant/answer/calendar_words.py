@@ -55,12 +55,26 @@ def is_month(word: str) -> bool:
 
 
 def reads_as_date(words: list[str], position: int) -> bool:
-    """Whether ``words[position]`` is a month used as a date in its sentence."""
-    if not is_month(words[position]):
-        return False
+    """Whether ``words[position]`` is a month used as a date in its sentence. An
+    abbreviated month ("Aug 15th") counts only next to a day or a year: "Jan" alone
+    is a name."""
     before = words[position - 1].lower() if position > 0 else ""
     after = words[position + 1] if position + 1 < len(words) else ""
-    return bool(_DAY_OR_YEAR.match(before) or _DAY_OR_YEAR.match(after) or before in _DATE_PREPOSITIONS)
+    next_to_number = bool(_DAY_OR_YEAR.match(before) or _DAY_OR_YEAR.match(after))
+    if is_month(words[position]):
+        return next_to_number or before in _DATE_PREPOSITIONS
+    return next_to_number and words[position].lower().rstrip(".") in short_month_words()
+
+
+@lru_cache(maxsize=1)
+def short_month_words() -> frozenset[str]:
+    from babel.dates import get_month_names
+
+    words: set[str] = set()
+    for locale in LOCALES:
+        for context in ("format", "stand-alone"):
+            words.update(n.lower().rstrip(".") for n in get_month_names("abbreviated", context, locale).values())
+    return frozenset(w for w in words if len(w) >= 3)
 
 
 @lru_cache(maxsize=1)
