@@ -118,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("tui", help="open the terminal app")
 
-    p = sub.add_parser("models", help="GGUF models on this machine; `models use PATH` switches")
+    p = sub.add_parser("models", help="answer and embedding models on this machine; `models use NAME|PATH` switches")
     p.add_argument("action", nargs="?", choices=("list", "use"), default="list")
-    p.add_argument("path", nargs="?", help="with `use`: the GGUF file to answer with")
+    p.add_argument("path", nargs="?", help="with `use`: a packaged model's name or the GGUF file to answer with")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("eval", help="measure retrieval and answer quality")
@@ -575,9 +575,27 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
             _err(f"answers now use {chosen} (written to {app.settings.config_path})")
             return 0
         found = models.find_models(app.settings)
+        packaged = models.packaged_models(app.settings)
+        embedders = models.find_embedders(app.settings)
         if args.json:
-            _print_json([m.as_json() for m in found])
+            _print_json(
+                {
+                    "gguf": [m.as_json() for m in found],
+                    "packaged": [p.as_json() for p in packaged],
+                    "embedders": [e.as_json() for e in embedders],
+                }
+            )
             return 0
+        print("packaged models (`satchel models use NAME`):")
+        for p in packaged:
+            state = "assembled" if p.assembled else ("installed" if p.installed else f"not installed: {p.install}")
+            mark = " (default)" if p.default else ""
+            print(f"  {p.name:20} {p.size_bytes / 1e9:5.2f} GB  {state}{mark}")
+        print("embedding models (set embedding_model, then `satchel reembed`):")
+        for e in embedders:
+            languages = {True: "multilingual", False: "English", None: "?"}[e.multilingual]
+            print(f"  {e.name or '(empty: the default)':20} {languages:12} {e.found_in}")
+        print("GGUF files on this machine (`satchel models use PATH`):")
         if not found:
             _err("no GGUF models found (run `satchel ask` once to assemble the default model)")
         for m in found:

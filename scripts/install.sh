@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # Installs Satchel and everything it needs into .venv/ in the checkout.
-#   scripts/install.sh          the application
-#   scripts/install.sh --test   the application and the test tools
+#   scripts/install.sh                the application
+#   scripts/install.sh --test         the application and the test tools
+#   scripts/install.sh --model 1.5b   also the larger answer model (1.1 GB;
+#                                     then `satchel models use qwen2.5-coder-1.5b`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+extras=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --test) extras+=(test) ;;
+        --model)
+            [ "${2:-}" = "1.5b" ] || { echo "install.sh: --model takes 1.5b" >&2; exit 2; }
+            extras+=(model-1-5b)
+            shift ;;
+        *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -41,8 +56,8 @@ fi
 
 # torch first and pinned: the machine's local CPU wheel, not gigabytes of CUDA
 "${PIP[@]}" install --quiet "torch==2.13.0"
-if [ "${1:-}" = "--test" ]; then
-    "${PIP[@]}" install --quiet -e ".[test]"
+if [ ${#extras[@]} -gt 0 ]; then
+    "${PIP[@]}" install --quiet -e ".[$(IFS=,; echo "${extras[*]}")]"
 else
     "${PIP[@]}" install --quiet -e .
 fi
