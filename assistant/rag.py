@@ -320,6 +320,21 @@ class Answerer:
         user = "\n\n".join(blocks) + f"\n\nQuestion: {question}"
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}], refs
 
+    @staticmethod
+    def _support(answer: str, refs: list[SourceRef], question: str) -> list[str]:
+        """The answer's facts that no source holds; sources that hold facts the cited
+        ones lack become cited."""
+        invented = unsupported_facts(answer, [_said_by(r.result) for r in refs if r.cited], question)
+        if not invented:
+            return []
+        for ref in refs:
+            if not ref.cited:
+                held = set(invented) - set(unsupported_facts(answer, [_said_by(ref.result)], question))
+                if held:
+                    ref.cited = True
+                    invented = [fact for fact in invented if fact not in held]
+        return invented
+
     def answer(
         self,
         question: str,
@@ -383,8 +398,10 @@ class Answerer:
             # is no answer about "my building in Lisbon", nor Dad's lunch about
             # "Priya's birthday" (docs/retrieval.md has the measurements)
             unnamed = [name for name in named_in(query) if not self.searcher.mentions(name, cited_ids)]
-            # ...and must hold the numbers, dates and names the answer gives
-            invented = [] if unnamed else unsupported_facts(text, [_said_by(r.result) for r in refs if r.cited], query)
+            # ...and must hold the numbers, dates and names the answer gives; a fact
+            # that only another source given to the model holds makes that source
+            # cited too (small models often cite [1] for what they read in [2])
+            invented = [] if unnamed else self._support(text, refs, query)
             if max(coverage.values(), default=0.0) < self.min_cited_coverage or unnamed or invented:
                 text = UNSUPPORTED_MESSAGE
                 if unnamed:

@@ -356,6 +356,39 @@ def test_an_answer_whose_sources_do_not_speak_of_the_question_is_withdrawn(fake_
     assert not any(s.cited for s in withdrawn.sources)
 
 
+def test_an_answer_is_checked_against_its_sources_numbers_and_names(fake_app, tmp_path: Path) -> None:
+    """Issue 17: an answer whose number or name no source holds is withdrawn; one
+    whose fact is in a source the model did not cite gets that source cited."""
+    import dataclasses
+
+    write(tmp_path / "n" / "rent.md", "# Rent\nThe rent for the flat in Lyon is 1180 euros a month, due on the 5th.")
+    write(tmp_path / "n" / "parking.md", "# Parking\nThe parking space in Lyon costs 95 euros a month.")
+    fake_app.add_source(tmp_path / "n")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0)
+    answerer = fake_app.answerer()
+    results = fake_app.search("rent flat Lyon month", k=2).results
+    rent_first = sorted(results, key=lambda r: "parking" in r.source)
+    question = "How much is the rent for the flat in Lyon?"
+
+    kept = answerer.answer(question, model=CannedModel("The rent is 1,180 euros a month [1]."), results=rent_first)  # type: ignore[arg-type]
+    assert kept.answered and kept.sources[0].cited
+
+    invented = answerer.answer(question, model=CannedModel("The rent is 1,250 euros a month [1]."), results=rent_first)  # type: ignore[arg-type]
+    assert not invented.answered and "1,250" in invented.answer and "do not" in invented.answer
+
+    stranger = answerer.answer(question, model=CannedModel("Helena Duarte pays 1,180 euros [1]."), results=rent_first)  # type: ignore[arg-type]
+    assert not stranger.answered
+
+    # the parking fee is in source 2: cited [1], but [2] holds it, so [2] is cited
+    parking = answerer.answer(
+        "How much is parking in Lyon a month?",
+        model=CannedModel("Parking costs 95 euros a month [1]."),
+        results=rent_first,
+    )  # type: ignore[arg-type]
+    assert parking.answered and parking.sources[1].cited
+
+
 def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp_path: Path) -> None:
     """Issue 17: "in October" was taken for a name that a cited source must contain;
     chat chunks carry their dates as numbers (2023-10-14), so a right answer was
