@@ -50,9 +50,21 @@ _FAMILY_WORDS = frozenset(
 _NAME_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 
 
+# Languages that capitalise every noun, where a capital says nothing about a name.
+NOUN_CAPITALISING = frozenset({"de", "lb"})
+
+
+def question_language(text: str) -> str:
+    """The language a question is written in (py3langid; its model ships in the wheel)."""
+    import py3langid
+
+    return str(py3langid.classify(text)[0])
+
+
 def named_in(query: str) -> list[str]:
     """The names a question is about: capitalised words that do not start a sentence
-    (people, places, projects, codes like JR-2026-004), possessives cut.
+    (people, places, projects, codes like JR-2026-004), possessives cut. None in a
+    German question, whose nouns are all capitalised.
 
     A month that reads as a date ("in October", "9 December 2023"), in any of the
     languages of ``calendar_words``, is no name: a date is not written out in the
@@ -61,6 +73,8 @@ def named_in(query: str) -> list[str]:
     (assistant/query_filters.py)."""
     from assistant.answer.calendar_words import reads_as_date
 
+    if question_language(query) in NOUN_CAPITALISING:
+        return []  # every noun is capitalised: "Termin", "Auto" are no names
     names: list[str] = []
     for sentence in re.split(r"[.?!;:]\s+", query):
         words = _NAME_WORD.findall(sentence)
@@ -398,6 +412,13 @@ class Answerer:
             # is no answer about "my building in Lisbon", nor Dad's lunch about
             # "Priya's birthday" (docs/retrieval.md has the measurements)
             unnamed = [name for name in named_in(query) if not self.searcher.mentions(name, cited_ids)]
+            for ref in refs:  # a name in a source the model read but did not cite: cite it
+                if unnamed and not ref.cited:
+                    held = [n for n in unnamed if self.searcher.mentions(n, [ref.result.chunk_id])]
+                    if held:
+                        ref.cited = True
+                        cited_ids.append(ref.result.chunk_id)
+                        unnamed = [n for n in unnamed if n not in held]
             # ...and must hold the numbers, dates and names the answer gives; a fact
             # that only another source given to the model holds makes that source
             # cited too (small models often cite [1] for what they read in [2])
