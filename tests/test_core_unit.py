@@ -597,3 +597,18 @@ def test_broad_filters_search_without_a_selector_and_find_the_same(tmp_path: Pat
     assert index.prefers_stored_vectors(few)
     assert index._search_broad(query.reshape(1, -1), 20, few) is None
     assert [cid for cid, _ in index.search(query, 20, few)] == restricted(few)
+
+
+def test_a_date_hint_ranks_sources_from_that_period_first(fake_app, tmp_path: Path) -> None:
+    """Issue 17: "in March 2023" ranks sources from March (and the two weeks after,
+    when people tell of it) first, and hides none."""
+    text = "We went to the pottery workshop together, it was lovely."
+    write(tmp_path / "n" / "january.md", f"---\ndate: 2023-01-10\n---\n{text}")
+    write(tmp_path / "n" / "april.md", f"---\ndate: 2023-04-09\n---\n{text} Last month.")
+    fake_app.add_source(tmp_path / "n")
+    fake_app.sync()
+    hinted = Filters(hint_after=datetime(2023, 3, 1, tzinfo=UTC), hint_before=datetime(2023, 4, 1, tzinfo=UTC))
+    results = fake_app.searcher().search("pottery workshop", hinted, k=5).results
+    assert [r.source.rsplit("/", 1)[-1] for r in results] == ["april.md", "january.md"]
+    plain = fake_app.searcher().search("pottery workshop", Filters(), k=5).results
+    assert plain[0].source.endswith("january.md")  # without the hint the shorter note wins
