@@ -237,8 +237,15 @@ def cut_at_sentence(text: str, max_chars: int) -> str:
     return head.rstrip() + " [… source cut to fit]"
 
 
+# How models cite when they copy the prompt's tags: [document id="2"], [Document 2]
+_TAG_CITATION = re.compile(r"""\[\s*document\s*(?:id\s*=\s*)?["']?(\d+)["']?\s*\]""", re.IGNORECASE)
+_REPEATED_CITATION = re.compile(r"(\[\d+\])(?:\s*\1)+")
+
+
 def check_citations(answer: str, count: int) -> tuple[str, set[int], list[int]]:
-    """Keep citations that name a source; drop the others and report them."""
+    """Keep citations that name a source; drop the others and report them. A cited
+    tag copied from the prompt becomes a plain [n]."""
+    answer = _REPEATED_CITATION.sub(r"\1", _TAG_CITATION.sub(r"[\1]", answer))
     cited: set[int] = set()
     invalid: list[int] = []
 

@@ -36,3 +36,11 @@ def test_an_invented_name_is_caught_but_calendar_words_and_the_question_are_not(
 def test_names_match_without_case_or_accents() -> None:
     source = "Pédiatre : Dr. Dubois, tél 01 42 33 10 10, cabinet à Montréal"
     assert unsupported_facts("The paediatrician is Dr. Dubois in Montreal, 01 42 33 10 10 [1].", [source]) == []
+
+
+def test_citations_copied_from_the_prompt_tags_become_plain() -> None:
+    from assistant.rag import check_citations
+
+    assert check_citations('84 euros [document id="2"] [2]', 4) == ("84 euros [2]", {2}, [])
+    assert check_citations("It is 12 [Document 3].", 4) == ("It is 12 [3].", {3}, [])
+    assert check_citations("See [1] and [7].", 4) == ("See [1] and .", {1}, [7])
