@@ -45,7 +45,7 @@ def test_search_json_contract(sample_store: dict) -> None:
     proc = run_cli("search", "cabin door code", "--json", home=sample_store["home"])
     data = json.loads(proc.stdout)
     assert data["query"] == "cabin door code"
-    assert set(data["filters"]) == {"kind", "source", "person", "after", "before"}
+    assert set(data["filters"]) == {"kind", "source", "person", "after", "before", "hint_after", "hint_before"}
     fields = {
         "chunk_id",
         "document_id",
