@@ -44,3 +44,11 @@ def test_citations_copied_from_the_prompt_tags_become_plain() -> None:
     assert check_citations('84 euros [document id="2"] [2]', 4) == ("84 euros [2]", {2}, [])
     assert check_citations("It is 12 [Document 3].", 4) == ("It is 12 [3].", {3}, [])
     assert check_citations("See [1] and [7].", 4) == ("See [1] and .", {1}, [7])
+
+
+def test_a_day_without_its_year_and_a_possessive_still_support_the_answer() -> None:
+    # the sample data's false withdrawals: "16/03" and "Rivera's"
+    assert unsupported_facts("The check-up is on 16 March 2026 [1].", ["Check-up on 16/03 at 10:00"]) == []
+    assert unsupported_facts("It is on 16 March 2026 [1].", ["Monday 16 March, 10:00"]) == []
+    assert unsupported_facts("It is on 17 March 2026 [1].", ["Monday 16 March, 10:00"]) == ["2026-03-17"]
+    assert unsupported_facts("It is in Jamie Rivera's name [1].", ["Booked by Jamie Rivera"]) == []

@@ -136,3 +136,15 @@ def canonical_dates(text: str) -> str:
     text = day_first.sub(full, text)
     text = month_first.sub(full, text)
     return month_year.sub(lambda m: f"{m['y']}-{numbers[m['m'].lower().rstrip('.')]:02d}", text)
+
+
+def day_month_pairs(text: str) -> list[tuple[int, int]]:
+    """(month, day) of every "16 March" or "March 16th" in a text, year or not."""
+    numbers = _month_numbers()
+    month = "(?P<m>" + "|".join(sorted(map(re.escape, numbers), key=len, reverse=True)) + r")\.?"
+    day = r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º)?"
+    found: list[tuple[int, int]] = []
+    for pattern in (rf"\b{day}\s*(?:of\s+|de\s+|di\s+)?{month}\b", rf"\b{month}\s+{day}\b"):
+        for m in re.finditer(pattern, text, re.IGNORECASE):
+            found.append((numbers[m["m"].lower().rstrip(".")], int(m["d"])))
+    return found

@@ -60,6 +60,23 @@ def _number_forms(text: str) -> set[str]:
     return forms
 
 
+_NUMERIC_DAY = re.compile(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\b")
+
+
+def _month_days(text: str) -> set[tuple[int, int]]:
+    """(month, day) pairs a text names, with or without a year: "16 March",
+    "March 16", "16/03/2026" (read day first and month first: both are kept)."""
+    from assistant.answer.calendar_words import day_month_pairs
+
+    pairs = set(day_month_pairs(text))
+    for day, month, _ in _NUMERIC_DAY.findall(text):
+        d, m = int(day), int(month)
+        for month_day in ((m, d), (d, m)):
+            if 1 <= month_day[0] <= 12 and 1 <= month_day[1] <= 31:
+                pairs.add(month_day)
+    return pairs
+
+
 def _calendar_names() -> frozenset[str]:
     from assistant.answer.calendar_words import calendar_names
 
@@ -79,8 +96,10 @@ def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -
     missing: list[str] = []
 
     dated = canonical_dates(text)
+    said_days = _month_days(said)
     for iso in _ISO.findall(dated):
-        if iso not in said_dates:
+        # a source may give the day without its year ("16 March", "16/03")
+        if iso not in said_dates and (len(iso) < 10 or (int(iso[5:7]), int(iso[8:10])) not in said_days):
             missing.append(iso)
     rest = _ISO.sub(" ", dated)
     for match in _NUMBER.finditer(rest):
@@ -91,7 +110,7 @@ def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -
             missing.append(raw)
     calendar = _calendar_names()
     for match in _WORD.finditer(text):
-        word = match.group(0).rstrip(".'’")
+        word = re.sub(r"['’]s$", "", match.group(0)).rstrip(".'’")  # "Rivera's" is Rivera
         if not word[:1].isupper() or _SENTENCE_START.search(text[: match.start()]):
             continue
         folded = _fold(word)
