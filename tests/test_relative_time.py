@@ -73,6 +73,7 @@ def test_other_languages(language: str, text: str, phrase: str, meaning: str) ->
         "today was long",  # the message's own date, shown already
         "we meet in May",  # a month alone: last May or next May, the message does not say
         "Termin: Montag, 26. Januar",  # a date without its year is no relative phrase
+        "check-in Friday from 16:00, check-out Monday by 11:00",  # this Friday or next? not said
         "no time words in here at all",
     ],
 )

@@ -251,12 +251,16 @@ def _spans(text: str, languages: tuple[str, ...]) -> list[tuple[int, int, str]]:
 
 
 def _vocabulary(languages: tuple[str, ...]) -> tuple[set[str], set[str]]:
+    """Words that carry a relative phrase's meaning, and unit words. Function words
+    ("from", "by", "on") are in some of dateparser's phrases but say no time."""
+    from assistant.search import STOP_WORDS
+
     units: set[str] = set()
     words: set[str] = set()
     for language in languages:
         units |= _locale_phrases(language)[1]
         words |= _trigger_words(language)
-    return words, units
+    return words - STOP_WORDS, units
 
 
 def _trimmed(phrase: str, languages: tuple[str, ...]) -> str:
@@ -300,9 +304,22 @@ def _directional(phrase: str, languages: tuple[str, ...]) -> bool:
     words, units = _vocabulary(languages)
     months: set[str] = set()
     for language in languages:
-        months |= _month_names(language)
-    # a month alone says no direction either: "we meet in May" said in January
+        months |= _month_names(language) | _weekday_names(language)
+    # a month or a weekday alone says no direction either: "we meet in May" said in
+    # January, "check-in Friday from 16:00" said on a Friday a week before ("last
+    # Friday", "next Friday" are dateparser's own phrases and resolved)
     return any(w in words and w not in units and w not in months for w in (t.lower() for t in _WORD.findall(phrase)))
+
+
+@lru_cache(maxsize=64)
+def _weekday_names(language: str) -> frozenset[str]:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        days = Locale.parse(language).days
+    except (ValueError, UnknownLocaleError):
+        return frozenset()
+    return frozenset(n.lower() for ctx in days.values() for names in ctx.values() for n in names.values())
 
 
 @lru_cache(maxsize=64)
