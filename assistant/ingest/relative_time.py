@@ -311,26 +311,25 @@ def _directional(phrase: str, languages: tuple[str, ...]) -> bool:
     return any(w in words and w not in units and w not in months for w in (t.lower() for t in _WORD.findall(phrase)))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
+def _locale_names(language: str, table: str) -> frozenset[str]:
+    """A language's month ("months") or weekday ("days") names, every width and
+    context (CLDR, via Babel), lower case."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        names = getattr(Locale.parse(language), table)
+    except (ValueError, UnknownLocaleError):
+        return frozenset()
+    return frozenset(n.lower() for ctx in names.values() for widths in ctx.values() for n in widths.values())
+
+
 def _weekday_names(language: str) -> frozenset[str]:
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        days = Locale.parse(language).days
-    except (ValueError, UnknownLocaleError):
-        return frozenset()
-    return frozenset(n.lower() for ctx in days.values() for names in ctx.values() for n in names.values())
+    return _locale_names(language, "days")
 
 
-@lru_cache(maxsize=64)
 def _month_names(language: str) -> frozenset[str]:
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        months = Locale.parse(language).months
-    except (ValueError, UnknownLocaleError):
-        return frozenset()
-    return frozenset(n.lower() for ctx in months.values() for names in ctx.values() for n in names.values())
+    return _locale_names(language, "months")
 
 
 def resolve_relative(text: str, sent: datetime, languages: Sequence[str]) -> list[Resolved]:
@@ -380,18 +379,8 @@ def resolve_relative(text: str, sent: datetime, languages: Sequence[str]) -> lis
 
 
 def _names_weekday(phrase: str, languages: Sequence[str]) -> bool:
-    from babel import Locale, UnknownLocaleError
-
     lowered = {w.lower() for w in _WORD.findall(phrase)}
-    for language in languages:
-        try:
-            days = Locale.parse(language).days
-        except (ValueError, UnknownLocaleError):
-            continue
-        names = {n.lower() for ctx in days.values() for n in ctx.get("wide", {}).values()}
-        if lowered & names:
-            return True
-    return False
+    return any(lowered & _weekday_names(language) for language in languages)
 
 
 def annotate(text: str, sent: datetime, languages: Sequence[str]) -> str:
