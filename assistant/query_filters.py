@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -861,19 +861,29 @@ _FILLER = frozenset(
 )
 
 
-def _tidy(text: str) -> str:
+def _tidy(text: str, edges: frozenset[str] = frozenset()) -> str:
+    """``text`` without the function words a removed filter phrase left at its
+    edges; ``edges`` adds those of the question's own language."""
     text = " ".join(text.split())
     text = re.sub(r"\s+([?.!,;:])", r"\1", text)
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
     tail = re.search(r"[?.!]*$", text)
     end_mark = tail.group() if tail else ""
     words = text[: len(text) - len(end_mark)].split()
-    while words and words[0].strip(",;:").lower() in _EDGE | {""}:
+    lead, trail = _EDGE | edges | {""}, _EDGE | _TRAILING_ONLY | edges | {""}
+    while words and _edge_key(words[0]) in lead:
         words.pop(0)
-    while words and words[-1].strip(",;:").lower() in _EDGE | _TRAILING_ONLY | {""}:
+    while words and _edge_key(words[-1]) in trail:
         words.pop()
     body = " ".join(words).strip(" ,;:")
     return body + end_mark if body else ""
+
+
+def _edge_key(word: str) -> str:
+    import unicodedata
+
+    word = unicodedata.normalize("NFD", word.strip(",;:").lower().rstrip("'’"))
+    return "".join(c for c in word if not unicodedata.combining(c))
 
 
 def _has_topic(text: str) -> bool:
@@ -884,29 +894,63 @@ def _has_topic(text: str) -> bool:
 # --------------------------------------------------------------------------- entry point
 
 
-def _without(question: str, used: list[tuple[int, int]]) -> str:
+def _without(question: str, used: list[tuple[int, int]], edges: frozenset[str] = frozenset()) -> str:
     """The question without the given character ranges, tidied."""
     removed = bytearray(len(question))
     for start, end in used:
         removed[start:end] = b"\x01" * (end - start)
-    return _tidy("".join(ch for ch, gone in zip(question, removed, strict=True) if not gone))
+    return _tidy("".join(ch for ch, gone in zip(question, removed, strict=True) if not gone), edges)
 
 
 def extract_filters(question: str, *, known_persons: Iterable[str], now: datetime) -> Extracted:
     """The kind, person and date filters a question states in words, and the
-    question without them. ``now`` anchors relative dates (naive means UTC)."""
+    question without them. ``now`` anchors relative dates (naive means UTC).
+
+    A question in French, Italian, German or Spanish is read through an English
+    gloss of its filter words (assistant/retrieval/filter_language.py); what is
+    left for search stays in its own words."""
+    from assistant.retrieval import filter_language
+
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    spans = _Spans([m.span() for m in _PROTECTED.finditer(question)])
+    known = tuple(known_persons)
+    as_english = _extract(question, question, known, now)
+    if not filter_language.may_need_gloss(question):
+        return as_english
+    language = filter_language.question_language(question)
+    if language not in filter_language.GLOSSED_LANGUAGES:
+        return as_english
+    gloss = filter_language.english_gloss(question, language)
+    edges = filter_language.edge_words(language, _EDGE | _TRAILING_ONLY)
+    glossed = _extract(question, gloss.text, known, now, gloss.to_question, edges)
+    # a question read as French by chance keeps its English reading when that finds more
+    return glossed if len(glossed.applied) >= len(as_english.applied) else as_english
+
+
+def _same_span(start: int, end: int) -> tuple[int, int]:
+    return start, end
+
+
+def _extract(
+    question: str,
+    text: str,
+    known: tuple[str, ...],
+    now: datetime,
+    to_question: Callable[[int, int], tuple[int, int]] = _same_span,
+    edges: frozenset[str] = frozenset(),
+) -> Extracted:
+    """The filters read from ``text`` (the question, or its English gloss whose
+    spans ``to_question`` maps back), and the question without them."""
+    spans = _Spans([m.span() for m in _PROTECTED.finditer(text)])
     # a chunk's persons string ("a <x>; b") may be passed as it is
-    directory = _directory(tuple(known_persons))
+    directory = _directory(known)
     # "from April Jones" is a person before it is a month
-    full_names = [(m.start, m.end) for m in _mentions(question, spans, directory) if len(m.key) > 1 or m.address]
+    full_names = [(m.start, m.end) for m in _mentions(text, spans, directory) if len(m.key) > 1 or m.address]
     spans.protected += full_names
-    dates = _extract_dates(question, spans, now)
+    dates = _extract_dates(text, spans, now)
     date_spans = list(spans.used)
     del spans.protected[len(spans.protected) - len(full_names) :]
-    persons, emailed = _extract_persons(question, spans, directory)
-    kinds = _extract_kinds(question, spans)
+    persons, emailed = _extract_persons(text, spans, directory)
+    kinds = _extract_kinds(text, spans)
     if emailed and "email" not in kinds:
         kinds.append("email")
 
@@ -914,7 +958,7 @@ def extract_filters(question: str, *, known_persons: Iterable[str], now: datetim
     applied = [f"kind: {k}" for k in kinds] + [f"person: {label}" for _, label in persons]
     if dates.after or dates.before:
         period = _describe_dates(dates.after, dates.before)
-        if kinds or persons or not _has_topic(_without(question, spans.used)):
+        if kinds or persons or not _has_topic(_without(text, spans.used)):
             # "emails from March", "what did Anna write last week", "yesterday":
             # a range of items
             filters.after, filters.before = dates.after, dates.before
@@ -926,9 +970,10 @@ def extract_filters(question: str, *, known_persons: Iterable[str], now: datetim
             applied.append(f"date hint: {period}")
             spans.used = [span for span in spans.used if span not in date_spans]
 
-    rest = _without(question, spans.used)
-    if spans.used and rest and _has_topic(rest):
+    has_topic = _has_topic(_without(text, spans.used))
+    rest = _without(question, [to_question(*span) for span in spans.used], edges)
+    if spans.used and rest and has_topic:
         return Extracted(query=rest, filters=filters, applied=applied)
     if not spans.used:
-        return Extracted(query=question, filters=filters, applied=applied, has_topic=_has_topic(question))
+        return Extracted(query=question, filters=filters, applied=applied, has_topic=_has_topic(text))
     return Extracted(query=question, filters=filters, applied=applied, has_topic=False)

@@ -475,3 +475,83 @@ def test_a_period_filters_items_but_only_ranks_events() -> None:
     assert (event.filters.hint_after, event.filters.hint_before) == (utc(2023, 3, 1), utc(2023, 4, 1))
     assert event.applied == ["date hint: March 2023"]
     assert "March 2023" in event.query
+
+
+# ----------------------------------------------------------------- other languages
+
+KNOWN_ML = [*KNOWN, "Jonas Weber <jonas@example.de>", "Lucía García <lucia@example.es>"]
+
+# (question in another language, its English form): the same filters, read through
+# an English gloss of the filter words (assistant/retrieval/filter_language.py)
+SAID_IN_OTHER_LANGUAGES = [
+    ("mails d'Anna en mars", "emails from Anna in March"),
+    ("messaggi di Marco la settimana scorsa", "messages from Marco last week"),
+    ("Mails von Jonas im Mai", "emails from Jonas in May"),
+    ("correos de Lucía en abril", "emails from Lucía in April"),
+    ("la facture de gaz dans mes notes", "the gas bill in my notes"),
+    ("la fattura del gas nelle mie note", "the gas bill in my notes"),
+    ("die Gasrechnung in meinen Notizen", "the gas bill in my notes"),
+    ("la factura del gas en mis notas", "the gas bill in my notes"),
+    ("Nachrichten von Jonas gestern", "messages from Jonas yesterday"),
+    ("mensajes de Lucía ayer", "messages from Lucía yesterday"),
+    ("messaggi di Marco negli ultimi 3 giorni", "messages from Marco in the last 3 days"),
+    ("Nachrichten von Jonas über die Miete vor 2 Wochen", "messages from Jonas about the rent 2 weeks ago"),
+    ("mails d'Anna il y a 3 jours", "emails from Anna 3 days ago"),
+    ("correos de Lucía hace 2 semanas", "emails from Lucía 2 weeks ago"),
+    ("Mails von Anna seit März", "emails from Anna since March"),
+    ("correos de Lucía entre enero y marzo", "emails from Lucía between January and March"),
+    ("mails d'Anna avant le 3 mars", "emails from Anna before 3 March"),
+    ("messaggi di Marco il 3 marzo", "messages from Marco on 3 March"),
+    ("correos de Lucía el 3 de marzo de 2025", "emails from Lucía on 3 March 2025"),
+    ("Mails von Jonas vom 3. März", "emails from Jonas on 3 March"),
+    ("messaggi di Marco a marzo", "messages from Marco in March"),
+    ("messaggi da marzo", "messages since March"),
+    ("courriels d'Anna l'année dernière", "emails from Anna last year"),
+    ("Qu'a fait Sofia en février 2025 ?", "What did Sofia do in February 2025?"),
+]
+
+
+@pytest.mark.parametrize(("said", "english"), SAID_IN_OTHER_LANGUAGES)
+def test_filters_said_in_french_italian_german_spanish_match_their_english_form(said: str, english: str) -> None:
+    got, expected = ex(said, known=KNOWN_ML), ex(english, known=KNOWN_ML)
+    assert expected.applied, english  # the English form does set filters
+    assert got.filters == expected.filters
+    assert got.applied == expected.applied
+
+
+def test_what_is_left_for_search_stays_in_the_question_s_own_words() -> None:
+    got = ex("Nachrichten von Jonas über die Miete in den letzten 3 Wochen", known=KNOWN_ML)
+    assert got.applied == ["person: Jonas Weber", "date: since 25 March 2026"]
+    assert got.query == "Nachrichten über die Miete"
+    assert ex("la facture de gaz dans mes notes").query == "facture de gaz"
+    # nothing but filters: the question itself, marked as having no topic
+    only = ex("mails d'Anna en mars")
+    assert only.query == "mails d'Anna en mars" and not only.has_topic
+    # a date in a question about an event ranks, as in English
+    hint = ex("Qu'a fait Sofia en février 2025 ?")
+    assert hint.filters.after is None and hint.applied == ["date hint: February 2025"]
+    assert hint.query == "Qu'a fait Sofia en février 2025 ?"
+
+
+def test_english_questions_are_never_glossed() -> None:
+    """Words that are prepositions elsewhere ("de", "die", "a") in an English
+    question change nothing."""
+    known = [*KNOWN, "Anna de Vries"]
+    got = ex("emails from Anna de Vries in March", known=known)
+    assert got.applied == ["kind: email", "person: Anna de Vries", "date: March 2026"]
+    heat = ex("did the plants die in a heatwave last week?", known=[])
+    assert heat.applied == ["date hint: 6 April 2026 – 12 April 2026"]
+    assert ex("notes on la dolce vita", known=[]).applied == ["kind: note"]
+
+
+def test_gloss_spans_map_back_onto_the_question() -> None:
+    from assistant.retrieval.filter_language import english_gloss
+
+    question = "correos de Lucía el 3 de marzo de 2025 sobre el alquiler"
+    gloss = english_gloss(question, "es")
+    assert gloss.text == "emails from Lucía on 3 March 2025 about the alquiler"
+    start = gloss.text.index("3 March 2025")
+    assert gloss.to_question(start, start + len("3 March 2025")) == (20, 38)
+    assert question[20:38] == "3 de marzo de 2025"
+    lucia = gloss.text.index("Lucía")
+    assert gloss.to_question(lucia, lucia + 5) == (11, 16)
