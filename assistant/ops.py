@@ -236,6 +236,18 @@ def _select(store: Store, source: str | None, document: int | None, person: str 
             ]
         return _Selection(ids)
     assert person is not None
+    found, who = person_documents(store, person)
+    return _Selection(sorted(found), persons=sorted(who), needles=[person], turn_matcher=person_matcher(person))
+
+
+def person_documents(store: Store, person: str) -> tuple[set[int], set[str]]:
+    """The documents from or with a person, and the person strings that matched.
+
+    What `forget --person` erases and what `satchel mcp --exclude-person` hides, so
+    the two agree: a document the person wrote, received or took part in, and a
+    chat-month they wrote in (or of a chat named after them). Attachments are not
+    included; callers add a document's family themselves.
+    """
     matches = person_matcher(person)
     found: set[int] = set()
     who: set[str] = set()
@@ -249,7 +261,7 @@ def _select(store: Store, source: str | None, document: int | None, person: str 
     for row in store.conn.execute("SELECT document_id, persons FROM chunks WHERE persons != ''"):
         if int(row["document_id"]) not in found and matches(row["persons"]):
             found.add(int(row["document_id"]))
-    return _Selection(sorted(found), persons=sorted(who), needles=[person], turn_matcher=matches)
+    return found, who
 
 
 def _document_tombstones(store: Store, ids: list[int]) -> list[str]:
