@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.cli_ops import dispatch_ops, register_ops
 from assistant.errors import SatchelError
+from assistant.mcp import command as mcp_command
 from assistant.ops import log_index_report, logged_run
 from assistant.settings import load_settings
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tui", action="store_true", help="print the answer and exit, even in a terminal")
     p.set_defaults(own_demo_home=False)  # set by main() when the demo runs in its own store
     register_ops(sub)
+    mcp_command.register(sub)
     return parser
 
 
@@ -642,6 +644,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         return 0
     if command == "demo":
         return cmd_demo(app, args)
+    if command == "mcp":
+        return mcp_command.run(app.settings, args)
     raise SatchelError(f"unknown command {command!r}")
 
 
