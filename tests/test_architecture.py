@@ -37,11 +37,31 @@ def test_core_never_imports_ui_libraries() -> None:
     assert offenders == []
 
 
+def test_core_never_imports_a_front_end() -> None:
+    """The TUI and the MCP server call the core; nothing in the core calls them."""
+    front_ends = {"assistant.tui", "assistant.mcp", "assistant.cli"}
+    offenders = []
+    for folder in CORE_DIRS:
+        for path in folder.rglob("*.py"):
+            if {"tui", "mcp"} & set(path.relative_to(REPO).parts) or path in FRONT_END:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    # `from assistant import mcp` names the module in the alias
+                    names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                for name in names:
+                    if any(name == f or name.startswith(f + ".") for f in front_ends):
+                        offenders.append(f"{path.relative_to(REPO)}: {name}")
+    assert offenders == []
+
+
 def test_importing_satchel_loads_no_heavy_library() -> None:
     code = (
         "import sys, assistant.cli, assistant.core, assistant.search, assistant.rag, "
         "assistant.sync, assistant.llm, assistant.embed, assistant.index, connectors.registry\n"
-        "heavy = ('torch', 'sentence_transformers', 'llama_cpp', 'faiss', 'textual', 'transformers')\n"
+        "heavy = ('torch', 'sentence_transformers', 'llama_cpp', 'faiss', 'textual', 'transformers', 'mcp')\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
