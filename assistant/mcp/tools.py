@@ -419,8 +419,8 @@ class SatchelTools:
             allowed = self.guard.source_ids()
             if row is None or (allowed is not None and int(row["id"]) not in allowed):
                 raise ToolInputError(f"source {source!r}: not a registered source (list_sources shows them)")
-            if self.guard.scope.restricted and not dry_run:
-                # the source's documents that this server cannot see would go too
+            if self.guard.scope.restricted:
+                # it would reach (and count) the source's documents this server hides
                 raise ToolInputError("this server's view is restricted: forget a whole source with `satchel forget`")
             source = str(row["id"])
         if person and self.guard.scope.restricted:
