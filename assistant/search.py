@@ -268,6 +268,14 @@ class Searcher:
         self.max_per_document = max_per_document
         self.hint_boost = HINT_BOOST if hint_boost is None else hint_boost
 
+    def keyword_match(self, term: str) -> str:
+        """An FTS5 term of the query as the keyword index may hold it: stemmed in each
+        language the store's chunks are in (assistant/keyword_index.py). Read per
+        query, so a long-lived searcher sees languages indexed after it was made."""
+        from assistant.keyword_index import match_expression
+
+        return match_expression(term, self.store.keyword_languages())
+
     def term_coverage(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
         """Share of the query's topic words that each chunk contains (FTS5 matching,
         so stemmed and diacritics-folded). A question about a "car insurance
@@ -294,7 +302,7 @@ class Searcher:
         if not chunk_ids:
             return set()
         marks = ",".join("?" * len(chunk_ids))
-        phrase = '"' + word.replace('"', "") + '"'
+        phrase = self.keyword_match('"' + word.replace('"', "") + '"')
         try:
             rows = self.store.conn.execute(
                 f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})", [phrase, *chunk_ids]
@@ -326,7 +334,7 @@ class Searcher:
         exact score from ``rare AND common``; only chunks with common words alone
         (the lowest scores) are left out. Measured on 100k chunks: recall@10 0.999 of
         exact BM25, p95 23 ms instead of 53 ms (docs/retrieval.md)."""
-        match_terms = fts_terms(query)
+        match_terms = [self.keyword_match(term) for term in fts_terms(query)]
         if not match_terms:
             return []
         if self.index.size <= BM25_ROW_BUDGET:  # a small store: no query can score more rows

@@ -23,9 +23,12 @@ from assistant import db
 from assistant.errors import EmbeddingMismatchError, EncryptionError, StoreError
 
 MIGRATION_SET = "satchel"
-# FTS5 tokenizer: Porter stemming over unicode61 with diacritics folded, so "cafe"
-# finds "café" and "meetings" finds "meeting" (docs/retrieval.md has the numbers).
-FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# FTS5 tokenizer of the keyword index. The first stores stemmed with FTS5's English
+# porter here; since m005 the words arrive stemmed in their own language
+# (assistant/keyword_index.py) and the tokenizer only splits them and folds
+# diacritics, so "cafe" finds "café" (docs/retrieval.md has the numbers).
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+_PORTER_TOKENIZE = "porter unicode61 remove_diacritics 2"
 # The served vectors, and those of a model being switched to (assistant/reembed.py).
 VECTORS = "vectors"
 PENDING_VECTORS = "pending_vectors"
@@ -103,7 +106,7 @@ def _migrations() -> Any:
             CREATE VIRTUAL TABLE chunks_fts USING fts5(
                 text, title, persons,
                 content='chunks', content_rowid='id',
-                tokenize='{FTS_TOKENIZE}'
+                tokenize='{_PORTER_TOKENIZE}'
             );
             CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
                 INSERT INTO chunks_fts(rowid, text, title, persons)
@@ -191,7 +194,83 @@ def _migrations() -> Any:
             """
         )
 
+    @migrations()
+    def m005_keyword_forms(db: Any) -> None:
+        # The keyword index holds each chunk's words stemmed in the chunk's own
+        # language (assistant/keyword_index.py) instead of FTS5's English-only
+        # porter stemmer. Statement by statement, not executescript, so that the
+        # migration's transaction holds: killed half-way, the store stays as it was.
+        conn = db.conn
+        for statement in (
+            "ALTER TABLE chunks ADD COLUMN language TEXT",
+            "ALTER TABLE chunks ADD COLUMN search_text TEXT",
+            "ALTER TABLE chunks ADD COLUMN search_title TEXT",
+            "ALTER TABLE chunks ADD COLUMN search_persons TEXT",
+            "DROP TRIGGER chunks_ai",
+            "DROP TRIGGER chunks_ad",
+            "DROP TABLE chunks_fts",
+        ):
+            conn.execute(statement)
+        _write_keyword_forms(conn)
+        for statement in _KEYWORD_INDEX:
+            conn.execute(statement)
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
     return migrations
+
+
+# The keyword index over the chunks' stemmed columns (m005; m001 made the first one).
+_KEYWORD_INDEX = (
+    f"""CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        search_text, search_title, search_persons,
+        content='chunks', content_rowid='id',
+        tokenize='{FTS_TOKENIZE}'
+    )""",
+    """CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, search_text, search_title, search_persons)
+        VALUES (new.id, new.search_text, new.search_title, new.search_persons);
+    END""",
+    """CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, search_text, search_title, search_persons)
+        VALUES ('delete', old.id, old.search_text, old.search_title, old.search_persons);
+        DELETE FROM vectors WHERE chunk_id = old.id;
+    END""",
+)
+
+
+def keyword_forms(text: str, title: str, persons: str) -> tuple[str, str, str, str]:
+    """A chunk's language, and its text, title and persons as the keyword index holds them."""
+    from assistant.keyword_index import chunk_language, search_form
+
+    language = chunk_language(text)
+    return language, search_form(text, language), search_form(title, language), search_form(persons, language)
+
+
+def _write_keyword_forms(conn: Any) -> None:
+    """Fill the keyword columns of the chunks written before they existed."""
+    languages: set[str] = set()
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT id, text, title, persons FROM chunks WHERE id > ? ORDER BY id LIMIT 2000", (last,)
+        ).fetchall()
+        if not rows:
+            break
+        updates = []
+        for chunk_id, text, title, persons in rows:
+            forms = keyword_forms(text, title or "", persons or "")
+            languages.add(forms[0])
+            updates.append((*forms, chunk_id))
+        conn.executemany(
+            "UPDATE chunks SET language = ?, search_text = ?, search_title = ?, search_persons = ? WHERE id = ?",
+            updates,
+        )
+        last = int(rows[-1][0])
+    if languages:
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('keyword_languages', ?)",
+            (" ".join(sorted(languages)),),
+        )
 
 
 def now_iso() -> str:
@@ -598,6 +677,19 @@ class Store:
         )
         return int(cur.lastrowid or 0)
 
+    def keyword_languages(self) -> tuple[str, ...]:
+        """The languages the keyword index holds words of (assistant/keyword_index.py)."""
+        found = self.get_meta("keyword_languages")
+        return tuple(found.split()) if found else ()
+
+    def _note_keyword_languages(self, languages: set[str]) -> None:
+        """Record languages not seen before (inside the caller's transaction). The
+        list only grows: a language whose chunks are all gone costs one extra form
+        per query word, nothing more."""
+        known = set(self.keyword_languages())
+        if not languages <= known:
+            self.set_meta("keyword_languages", " ".join(sorted(known | languages)))
+
     def insert_chunks(
         self,
         document_id: int,
@@ -610,11 +702,15 @@ class Store:
         embed_hashes: Sequence[str],
     ) -> list[int]:
         ids: list[int] = []
+        languages: set[str] = set()
         for chunk, _vector, embed_hash in zip(chunks, vectors, embed_hashes, strict=True):
+            language, search_text, search_title, search_persons = keyword_forms(chunk.text, title, chunk.persons)
+            languages.add(language)
             cur = self.conn.execute(
                 "INSERT INTO chunks(document_id, ordinal, text, title, persons, locator, "
-                "kind, source_id, ts_start, ts_end, n_tokens, embed_hash) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "kind, source_id, ts_start, ts_end, n_tokens, embed_hash, "
+                "language, search_text, search_title, search_persons) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     document_id,
                     chunk.ordinal,
@@ -628,10 +724,15 @@ class Store:
                     chunk.ts_end,
                     chunk.n_tokens,
                     embed_hash,
+                    language,
+                    search_text,
+                    search_title,
+                    search_persons,
                 ),
             )
             chunk_id = int(cur.lastrowid or 0)
             ids.append(chunk_id)
+        self._note_keyword_languages(languages)
         self.conn.executemany(
             "INSERT INTO vectors(chunk_id, vector) VALUES (?, ?)",
             [(cid, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for cid, v in zip(ids, vectors, strict=True)],
