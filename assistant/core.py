@@ -27,7 +27,7 @@ from assistant.chunking import ChunkingOptions
 from assistant.embed import Embedder, make_embedder
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
 from assistant.index import VectorIndex
-from assistant.llm import LocalModel, get_model
+from assistant.llm import DEFAULT_MODEL, LocalModel, get_model
 from assistant.rag import Answer, Answerer
 from assistant.reembed import ReembedCallback, ReembedReport
 from assistant.search import Filters, Searcher, SearchOutcome
@@ -483,6 +483,6 @@ class Satchel:
             "embedding_precision": self.embedder.precision,
             # a model change being re-embedded: model, dimension, serving_model, done, total
             "reembed": self.reembed_state(),
-            "llm_model": self.settings.llm_model or "default: Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+            "llm_model": self.settings.llm_model or f"default: {DEFAULT_MODEL.name} ({DEFAULT_MODEL.file})",
             "connectors": [c.name for c in available_connectors()],
         }

