@@ -2,14 +2,20 @@
 looked up in it.
 
 - **Each chunk's language is detected** with py3langid (its model ships in the
-  wheel), on the chunk's first ``DETECT_CHARS`` characters.
+  wheel), on the chunk's first ``DETECT_CHARS`` characters; a short or unsure chunk
+  takes its document's language.
 - **Its words are written as Snowball stems of that language** (PyStemmer), lower-
   cased, diacritics folded: "factures" meets "facture" in a French mail, "Rechnungen"
   "Rechnung" in a German one, "meetings" "meeting" in English, as FTS5's porter
   stemmer did before for English only (SciFact BM25 is unchanged, docs/retrieval.md).
   A language without a Snowball stemmer keeps its words whole.
-- **Words with a digit are written as they are** (codes, amounts, dates:
-  "JR-2026-004", "1,240"), so they only ever match exactly.
+- **Codes, amounts and dates keep their digits**: a stemmer only takes letter
+  suffixes off, so "JR-2026-004" and "1,240" are indexed as jr 2026 004 and 1 240 and
+  match exactly. Words that mix digits and a suffix are stemmed like any other
+  ("1990s" finds "1990"): keeping them whole cost SciFact 0.001 nDCG@10 of BM25.
+- **English uses Snowball's original Porter algorithm**, the one FTS5's porter
+  tokenizer implements, so English is searched as before (SciFact BM25 nDCG@10 0.6897
+  against 0.6899; Porter2, Snowball's "english", gave 0.6882).
 - **A query word is looked up as its stem in every language the store holds**, not
   only in the question's: three words say little about their language, and a
   question may use a word in the source's language ("the Rechnung from Jonas"). The
@@ -33,16 +39,19 @@ __all__ = [
     "DETECT_CHARS",
     "UNSTEMMED",
     "chunk_language",
+    "chunk_languages",
     "match_expression",
     "search_form",
 ]
 
 DETECT_CHARS = 1000  # enough for a stable guess; a whole long chunk costs more and says no more
-UNSTEMMED = "xx"  # the language code stored for text too short or odd to tell
+UNSTEMMED = "xx"  # the language code stored for text too short to tell
+MIN_LETTERS = 12  # fewer letters than this: no language at all
+SURE_LETTERS, SURE_PROBABILITY = 200, 0.9  # a chunk this long and this sure keeps its own language
 # py3langid's codes for the languages PyStemmer has a Snowball stemmer for
 SNOWBALL = {
     "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
-    "en": "english", "es": "spanish", "et": "estonian", "eu": "basque", "fi": "finnish", "fr": "french",
+    "en": "porter", "es": "spanish", "et": "estonian", "eu": "basque", "fi": "finnish", "fr": "french",
     "ga": "irish", "hu": "hungarian", "hy": "armenian", "id": "indonesian", "it": "italian",
     "lt": "lithuanian", "ne": "nepali", "nl": "dutch", "no": "norwegian", "pl": "polish", "pt": "portuguese",
     "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "ta": "tamil", "tr": "turkish",
@@ -63,16 +72,36 @@ def _identifier() -> Any:
 
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(Path(MODEL_DIR) / MODEL_FILE)
+    return LanguageIdentifier.from_model_file(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
+
+
+def _detect(text: str) -> tuple[str, float]:
+    """(language, probability), or (UNSTEMMED, 0) for text with too few letters."""
+    sample = text[:DETECT_CHARS]
+    if len(_LETTER.findall(sample)) < MIN_LETTERS:
+        return UNSTEMMED, 0.0
+    language, probability = _identifier().classify(sample)
+    return str(language), float(probability)
 
 
 def chunk_language(text: str) -> str:
-    """The language code a chunk's words are stemmed in; ``UNSTEMMED`` when it has
-    too few letters to tell."""
-    sample = text[:DETECT_CHARS]
-    if len(_LETTER.findall(sample)) < 12:
-        return UNSTEMMED
-    return str(_identifier().classify(sample)[0])
+    """The language a text's words are stemmed in; ``UNSTEMMED`` when it has too few
+    letters to tell."""
+    return _detect(text)[0]
+
+
+def chunk_languages(texts: list[str]) -> list[str]:
+    """The language of each chunk of one document. A chunk says its own language when
+    it is long enough and the detector is sure; a short or unsure one (the tail of an
+    abstract, "ok thanks") takes the document's. On SciFact, chunk by chunk alone made
+    0.6 % of English chunks Latin, Frisian or Catalan, and BM25 lost 0.003 nDCG@10."""
+    document, _ = _detect(" ".join(texts)[:DETECT_CHARS])
+    languages = []
+    for text in texts:
+        language, probability = _detect(text)
+        own = len(_LETTER.findall(text[:DETECT_CHARS])) >= SURE_LETTERS and probability >= SURE_PROBABILITY
+        languages.append(language if own or document == UNSTEMMED else document)
+    return languages
 
 
 @lru_cache(maxsize=64)
@@ -92,10 +121,10 @@ def stems(language: str) -> bool:
 
 def _forms(words: list[str], language: str) -> list[str]:
     stemmer = _stemmer(language)
-    lowered = [w.lower() for w in words]
+    folded = [fold(w) for w in words]  # folded first, as FTS5's porter tokenizer did
     if stemmer is None:
-        return [fold(w) for w in lowered]
-    return [fold(w) if any(c.isdigit() for c in w) else fold(stemmer.stemWord(w)) for w in lowered]
+        return folded
+    return [stemmer.stemWord(w) for w in folded]
 
 
 def search_form(text: str, language: str) -> str:

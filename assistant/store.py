@@ -238,34 +238,59 @@ _KEYWORD_INDEX = (
 )
 
 
-def keyword_forms(text: str, title: str, persons: str) -> tuple[str, str, str, str]:
-    """A chunk's language, and its text, title and persons as the keyword index holds them."""
-    from assistant.keyword_index import chunk_language, search_form
+def keyword_forms(language: str, text: str, title: str, persons: str) -> tuple[str, str, str]:
+    """A chunk's text, title and persons as the keyword index holds them."""
+    from assistant.keyword_index import search_form
 
-    language = chunk_language(text)
-    return language, search_form(text, language), search_form(title, language), search_form(persons, language)
+    return search_form(text, language), search_form(title, language), search_form(persons, language)
+
+
+def _keyword_languages(texts: list[str]) -> list[str]:
+    from assistant.keyword_index import chunk_languages
+
+    return chunk_languages(texts)
+
+
+def _indexed_languages(languages: Iterable[str]) -> set[str]:
+    """The languages worth looking query words up in: not the mark of text too short to tell."""
+    from assistant.keyword_index import UNSTEMMED
+
+    return set(languages) - {UNSTEMMED}
 
 
 def _write_keyword_forms(conn: Any) -> None:
-    """Fill the keyword columns of the chunks written before they existed."""
+    """Fill the keyword columns of the chunks written before they existed, a
+    document at a time (a chunk's language may be its document's)."""
     languages: set[str] = set()
     last = 0
     while True:
-        rows = conn.execute(
-            "SELECT id, text, title, persons FROM chunks WHERE id > ? ORDER BY id LIMIT 2000", (last,)
-        ).fetchall()
-        if not rows:
+        documents = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT document_id FROM chunks WHERE document_id > ? ORDER BY document_id LIMIT 500",
+                (last,),
+            ).fetchall()
+        ]
+        if not documents:
             break
+        marks = ",".join("?" * len(documents))
+        rows = conn.execute(
+            f"SELECT id, document_id, text, title, persons FROM chunks WHERE document_id IN ({marks}) "
+            "ORDER BY document_id, ordinal",
+            documents,
+        ).fetchall()
         updates = []
-        for chunk_id, text, title, persons in rows:
-            forms = keyword_forms(text, title or "", persons or "")
-            languages.add(forms[0])
-            updates.append((*forms, chunk_id))
+        for document_id in documents:
+            chunks = [r for r in rows if r[1] == document_id]
+            found = _keyword_languages([r[2] for r in chunks])
+            languages |= _indexed_languages(found)
+            for (chunk_id, _, text, title, persons), language in zip(chunks, found, strict=True):
+                updates.append((language, *keyword_forms(language, text, title or "", persons or ""), chunk_id))
         conn.executemany(
             "UPDATE chunks SET language = ?, search_text = ?, search_title = ?, search_persons = ? WHERE id = ?",
             updates,
         )
-        last = int(rows[-1][0])
+        last = documents[-1]
     if languages:
         conn.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('keyword_languages', ?)",
@@ -702,10 +727,9 @@ class Store:
         embed_hashes: Sequence[str],
     ) -> list[int]:
         ids: list[int] = []
-        languages: set[str] = set()
-        for chunk, _vector, embed_hash in zip(chunks, vectors, embed_hashes, strict=True):
-            language, search_text, search_title, search_persons = keyword_forms(chunk.text, title, chunk.persons)
-            languages.add(language)
+        languages = _keyword_languages([chunk.text for chunk in chunks]) if chunks else []
+        for chunk, _vector, embed_hash, language in zip(chunks, vectors, embed_hashes, languages, strict=True):
+            search_text, search_title, search_persons = keyword_forms(language, chunk.text, title, chunk.persons)
             cur = self.conn.execute(
                 "INSERT INTO chunks(document_id, ordinal, text, title, persons, locator, "
                 "kind, source_id, ts_start, ts_end, n_tokens, embed_hash, "
@@ -732,7 +756,7 @@ class Store:
             )
             chunk_id = int(cur.lastrowid or 0)
             ids.append(chunk_id)
-        self._note_keyword_languages(languages)
+        self._note_keyword_languages(_indexed_languages(languages))
         self.conn.executemany(
             "INSERT INTO vectors(chunk_id, vector) VALUES (?, ?)",
             [(cid, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for cid, v in zip(ids, vectors, strict=True)],

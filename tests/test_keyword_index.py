@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword_index import UNSTEMMED, chunk_language, match_expression, search_form
+from assistant.keyword_index import UNSTEMMED, chunk_language, chunk_languages, match_expression, search_form
 from assistant.store import Store
 
 # (language, a sentence of a note, a query word in another form of a word in it)
@@ -31,6 +31,20 @@ def test_each_chunk_is_stemmed_in_its_own_language(language: str, sentence: str,
     assert chunk_language(sentence) == language
     form = search_form(sentence, language)
     assert match_expression(f'"{word}"', [language]).strip('"') in form.split()
+
+
+def test_a_short_chunk_takes_its_document_s_language() -> None:
+    """Alone, the tail of an abstract reads as Latin or Frisian; in its document it is English."""
+    body = (
+        "Mitochondrial dysfunction is a hallmark of ageing. We measured respiration in fibroblasts from "
+        "donors of different ages and found that complex I activity declined steadily with age, while "
+        "the expression of the genes that encode it did not change. Protein synthesis in"
+    )
+    tail = "mammalian cells occur in bacteria."
+    assert chunk_language(tail) != "en"
+    assert chunk_languages([body, tail]) == ["en", "en"]
+    french = "Bonjour Anna, voici enfin les factures du loyer et des charges pour le premier trimestre de l'année."
+    assert chunk_languages([body, french * 3]) == ["en", "fr"]  # a long, clear chunk keeps its own
 
 
 def test_codes_numbers_and_short_text() -> None:
