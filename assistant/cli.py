@@ -596,7 +596,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         print("embedding models (set embedding_model, then `satchel reembed`):")
         for e in embedders:
             languages = {True: "multilingual", False: "English", None: "?"}[e.multilingual]
-            print(f"  {e.name or '(empty: the default)':20} {languages:12} {e.found_in}")
+            mark = " (default for new stores)" if e.default else ""
+            print(f"  {e.name:20} {languages:12} {e.found_in}{mark}")
         print("GGUF files on this machine (`satchel models use PATH`):")
         if not found:
             _err("no GGUF models found (run `satchel ask` once to assemble the default model)")

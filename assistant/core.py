@@ -62,10 +62,18 @@ class Satchel:
 
     @property
     def embedder(self) -> Embedder:
-        """The configured embedding model (setting ``embedding_model``)."""
+        """The configured embedding model (setting ``embedding_model``). Left empty,
+        a store that has vectors keeps the model they come from, and a new store gets
+        the default (assistant/embed.py): a changed default never starts re-embedding
+        a person's whole store behind their back."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = make_embedder(self.settings)
+                settings = self.settings
+                if not settings.embedding_model and settings.db_path.exists():
+                    stored = self.store.get_meta("embedding_model")
+                    if stored:
+                        settings = replace(settings, embedding_model=stored)
+                self._embedder = make_embedder(settings)
             return self._embedder
 
     @property

