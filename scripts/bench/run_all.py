@@ -364,6 +364,17 @@ def render(figures: dict[str, dict]) -> str:
             f"| TUI-warm | {f['warm_p50_s']} | {f['warm_p95_s']} | {f['warm_mean_s']} |",
             "",
         ]
+        if "_model" in f:
+            lines += [f"Model: {f['_model']}.", ""]
+        if "_previous_0_5b" in f:
+            p = f["_previous_0_5b"]
+            lines += [
+                f"With the previous default, Qwen2.5-Coder-0.5B, on the same machine: cold p50 {p['cold_p50_s']} s,"
+                f" p95 {p['cold_p95_s']} s; TUI-warm p50 {p['warm_p50_s']} s, p95 {p['warm_p95_s']} s. The 1.5B takes"
+                " about 1.6-1.9 times as long per answer, and answers four times as many questions on the"
+                " multilingual development set.",
+                "",
+            ]
     if "soak" in figures or "soak_paced" in figures:
         lines += render_soak(figures)
     for extra in figures.get("extra", []):
