@@ -40,6 +40,8 @@ __all__ = [
     "UNSTEMMED",
     "chunk_language",
     "chunk_languages",
+    "detect_language",
+    "fold",
     "match_expression",
     "search_form",
 ]
@@ -73,6 +75,15 @@ def _identifier() -> Any:
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, among: tuple[str, ...] = ()) -> str:
+    """The language ``text`` reads as, among ``among`` when given. The one language
+    detector of the process: its model takes 0.4 s to load, so chunks, chat exports
+    and questions share it."""
+    if not among:
+        return str(_identifier().classify(text)[0])
+    return next((str(lang) for lang, _ in _identifier().rank(text) if lang in among), among[0])
 
 
 def _detect(text: str) -> tuple[str, float]:

@@ -880,10 +880,9 @@ def _tidy(text: str, edges: frozenset[str] = frozenset()) -> str:
 
 
 def _edge_key(word: str) -> str:
-    import unicodedata
+    from assistant.keyword_index import fold
 
-    word = unicodedata.normalize("NFD", word.strip(",;:").lower().rstrip("'’"))
-    return "".join(c for c in word if not unicodedata.combining(c))
+    return fold(word.strip(",;:").rstrip("'’"))
 
 
 def _has_topic(text: str) -> bool:

@@ -53,9 +53,9 @@ NOUN_CAPITALISING = frozenset({"de", "lb"})
 
 def question_language(text: str) -> str:
     """The language a question is written in (py3langid; its model ships in the wheel)."""
-    import py3langid
+    from assistant.keyword_index import detect_language
 
-    return str(py3langid.classify(text)[0])
+    return detect_language(text)
 
 
 def named_in(query: str) -> list[str]:

@@ -344,6 +344,7 @@ class Store:
         store is opened encrypted whatever ``encrypt`` says (see assistant/db.py)."""
         self.path = path
         self.readonly = readonly
+        self._known_languages: set[str] = set()  # keyword_languages already recorded
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fresh = not path.exists()
@@ -408,6 +409,7 @@ class Store:
             yield
             self.conn.execute("COMMIT")
         except BaseException as exc:
+            self._known_languages = set()  # what this transaction recorded is gone with it
             with suppress(*db.Error):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
@@ -711,9 +713,10 @@ class Store:
         """Record languages not seen before (inside the caller's transaction). The
         list only grows: a language whose chunks are all gone costs one extra form
         per query word, nothing more."""
-        known = set(self.keyword_languages())
-        if not languages <= known:
-            self.set_meta("keyword_languages", " ".join(sorted(known | languages)))
+        if languages <= self._known_languages:  # the usual case: no read per document
+            return
+        self._known_languages = set(self.keyword_languages()) | languages
+        self.set_meta("keyword_languages", " ".join(sorted(self._known_languages)))
 
     def insert_chunks(
         self,

@@ -404,7 +404,6 @@ def chat_languages(texts: Sequence[str]) -> tuple[str, ...]:
     sample = " ".join(texts)[:20000]
     if not sample.strip():
         return ("en",)
-    import py3langid
+    from assistant.keyword_index import detect_language
 
-    language, _ = py3langid.classify(sample)
-    return tuple(dict.fromkeys([str(language), "en"]))
+    return tuple(dict.fromkeys([detect_language(sample), "en"]))

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from assistant.keyword_index import fold
+
 __all__ = ["GLOSSED_LANGUAGES", "Gloss", "edge_words", "english_gloss", "may_need_gloss", "question_language"]
 
 GLOSSED_LANGUAGES = ("fr", "it", "de", "es")
@@ -144,14 +146,8 @@ class Gloss:
         return pos + shift
 
 
-def _strip_accents(word: str) -> str:
-    import unicodedata
-
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-
-
 def _variants(word: str) -> set[str]:
-    return {word.lower(), _strip_accents(word.lower())}
+    return {word.lower(), fold(word.lower())}
 
 
 def _alternation(words: set[str]) -> str:
@@ -170,7 +166,7 @@ class _Lexicon:
 
 
 def _key(text: str) -> str:
-    return _strip_accents(" ".join(text.lower().split()))
+    return fold(" ".join(text.lower().split()))
 
 
 @lru_cache(maxsize=8)
@@ -319,17 +315,8 @@ def may_need_gloss(question: str) -> bool:
     return any(_key(w) in foreign for w in re.findall(r"[^\W\d_]+", question))
 
 
-@lru_cache(maxsize=1)
-def _identifier() -> Any:
-    from pathlib import Path
-
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(Path(MODEL_DIR) / MODEL_FILE, norm_probs=True)
-    identifier.set_languages(["en", *GLOSSED_LANGUAGES])
-    return identifier
-
-
 def question_language(question: str) -> str:
     """English or one of the glossed languages, whichever the question reads as."""
-    return str(_identifier().classify(question)[0])
+    from assistant.keyword_index import detect_language
+
+    return detect_language(question, ("en", *GLOSSED_LANGUAGES))
