@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant import db
 from assistant.errors import EmbeddingMismatchError, EncryptionError, StoreError
+from assistant.keyword_index import UNSTEMMED, chunk_languages, search_form
 
 MIGRATION_SET = "satchel"
 # FTS5 tokenizer of the keyword index. The first stores stemmed with FTS5's English
@@ -240,22 +241,7 @@ _KEYWORD_INDEX = (
 
 def keyword_forms(language: str, text: str, title: str, persons: str) -> tuple[str, str, str]:
     """A chunk's text, title and persons as the keyword index holds them."""
-    from assistant.keyword_index import search_form
-
     return search_form(text, language), search_form(title, language), search_form(persons, language)
-
-
-def _keyword_languages(texts: list[str]) -> list[str]:
-    from assistant.keyword_index import chunk_languages
-
-    return chunk_languages(texts)
-
-
-def _indexed_languages(languages: Iterable[str]) -> set[str]:
-    """The languages worth looking query words up in: not the mark of text too short to tell."""
-    from assistant.keyword_index import UNSTEMMED
-
-    return set(languages) - {UNSTEMMED}
 
 
 def _write_keyword_forms(conn: Any) -> None:
@@ -282,8 +268,8 @@ def _write_keyword_forms(conn: Any) -> None:
         updates = []
         for document_id in documents:
             chunks = [r for r in rows if r[1] == document_id]
-            found = _keyword_languages([r[2] for r in chunks])
-            languages |= _indexed_languages(found)
+            found = chunk_languages([r[2] for r in chunks])
+            languages |= set(found) - {UNSTEMMED}
             for (chunk_id, _, text, title, persons), language in zip(chunks, found, strict=True):
                 updates.append((language, *keyword_forms(language, text, title or "", persons or ""), chunk_id))
         conn.executemany(
@@ -730,7 +716,7 @@ class Store:
         embed_hashes: Sequence[str],
     ) -> list[int]:
         ids: list[int] = []
-        languages = _keyword_languages([chunk.text for chunk in chunks]) if chunks else []
+        languages = chunk_languages([chunk.text for chunk in chunks]) if chunks else []
         for chunk, _vector, embed_hash, language in zip(chunks, vectors, embed_hashes, languages, strict=True):
             search_text, search_title, search_persons = keyword_forms(language, chunk.text, title, chunk.persons)
             cur = self.conn.execute(
@@ -759,7 +745,8 @@ class Store:
             )
             chunk_id = int(cur.lastrowid or 0)
             ids.append(chunk_id)
-        self._note_keyword_languages(_indexed_languages(languages))
+        # text too short to tell adds no language to look query words up in
+        self._note_keyword_languages(set(languages) - {UNSTEMMED})
         self.conn.executemany(
             "INSERT INTO vectors(chunk_id, vector) VALUES (?, ?)",
             [(cid, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for cid, v in zip(ids, vectors, strict=True)],
