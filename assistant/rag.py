@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answer.attribution import Misattribution, misattribution
 from assistant.answer.grounding import unsupported_facts
 from assistant.llm import GenerationStats, LocalModel
 from assistant.search import Filters, Result, Searcher
@@ -39,6 +40,15 @@ UNSUPPORTED_MESSAGE = (
     "I could not find that in your data: the closest sources (listed below) do not speak of what you asked."
 )
 DECLINE_MESSAGE = "I could not find anything about that in your indexed data."
+
+
+def misattributed_message(found: Misattribution, quote_chars: int = 160) -> str:
+    """A decline that says whose words the answer would have rested on."""
+    line = found.line if len(found.line) <= quote_chars else found.line[:quote_chars].rsplit(" ", 1)[0] + "…"
+    return (
+        f"I could not find that about {found.asked} in your data. "
+        f"The closest message is {found.speaker}'s, not {found.asked}'s [{found.source}]: “{line}”"
+    )
 # Capitalised words that are family roles, not names: "Dad's birthday" is answered by
 # a message that says "your father".
 _FAMILY_WORDS = frozenset(
@@ -429,6 +439,21 @@ class Answerer:
                 declined = True
                 for ref in refs:
                     ref.cited = False
+            else:
+                # ...and, in a chat, must be the words of the person asked about: what
+                # Melanie said of herself is no answer about Caroline
+                wrong_speaker = misattribution(
+                    query,
+                    text,
+                    named_in(query),
+                    [(r.n, r.result.text) for r in refs if r.cited and r.result.kind == "chat"],
+                    question_language(query),
+                )
+                if wrong_speaker is not None:
+                    text = misattributed_message(wrong_speaker)
+                    declined = True
+                    for ref in refs:
+                        ref.cited = ref.n == wrong_speaker.source
         answer = Answer(question, text, not declined, refs, stats, filters, query, invalid)
         answer.applied_filters = applied
         return answer
