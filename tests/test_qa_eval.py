@@ -106,3 +106,39 @@ def test_scoring_by_hand(tmp_path: Path) -> None:
     assert summary["answerable"] == 4 and summary["right"] == 2 and summary["false_declines"] == 1
     assert summary["unanswerable"] == 1 and summary["declined"] == 1
     assert summary["latency_p50_s"] == 1.0 and summary["latency_p95_s"] == 3.0
+
+
+def test_counts_in_words_match_digits() -> None:
+    assert matches("Nate has won 4 video game tournaments [1].", ["Four"])
+    assert matches("Joanna found new hiking trails 2 times [1].", ["twice"])
+    assert matches("Jon offers one-on-one mentoring [1].", ["One-on-one mentoring"])
+    assert not matches("They reconnected after 2 weeks [3].", ["three weeks"])
+    assert not matches("Maria adopted 1 dog [2].", ["two"])
+
+
+def test_an_answer_key_relative_to_a_day_accepts_the_days_it_allows() -> None:
+    """LoCoMo-dev writes "when" answers as they were said: "The Friday before
+    9 October 2022". Hand-checked on the calendar: 9 October 2022 is a Sunday,
+    20 July 2023 a Thursday, 6 March 2023 a Monday, 3 June 2022 a Friday."""
+    assert matches("Nate went to a convention on Friday 7 October 2022 [1].", ["The Friday before 9October, 2022."])
+    assert not matches("Nate went to a convention on 8 October 2022 [1].", ["The Friday before 9 October 2022"])
+    assert matches("Caroline joined on 18 July 2023 [2].", ["The Tuesday before 20 July 2023"])
+    # "last week" said on Monday 6 March: any day of 27 February to 5 March
+    assert matches("She passed away on 1 March 2023 [1].", ["The week before 6 March 2023"])
+    assert matches("She passed away on 27 February 2023 [1].", ["The week before 6 March 2023"])
+    assert not matches("She passed away on 6 March 2023 [1].", ["The week before 6 March 2023"])
+    assert not matches("She passed away on 20 February 2023 [1].", ["The week before 6 March 2023"])
+    # the note's own words still match
+    assert matches("In the week before 6 March 2023 [1].", ["The week before 6 March 2023"])
+    assert matches("They hiked on Saturday 4 June 2022 [1].", ["The weekend after 3June, 2022."])
+    assert not matches("They hiked on 3 June 2022 [1].", ["The weekend after 3 June 2022"])
+    assert matches("Two weekends ago, on 25 February 2023 [1].", ["two weekends before 6 March 2023"])
+    assert matches("On 5 March 2023 [1].", ["The weekend before 6 March 2023"])
+
+
+def test_a_word_that_abbreviates_a_month_elsewhere_is_no_date() -> None:
+    """The word "ago" is August in Italian and Spanish: "ago, 25 February 2023" was read as
+    August 2023 after the day was made ISO."""
+    from assistant.answer.calendar_words import canonical_dates
+
+    assert canonical_dates("two weekends ago, 25 February 2023") == "two weekends ago, 2023-02-25"

@@ -114,7 +114,7 @@ def _month_numbers() -> dict[str, int]:
 def _date_forms() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     month = "(?P<m>" + "|".join(sorted(map(re.escape, _month_numbers()), key=len, reverse=True)) + r")\.?"
     day = r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º)?"
-    year = r"(?P<y>\d{4})"
+    year = r"(?P<y>\d{4})(?!-\d)"  # not the year of an ISO date made a step before ("ago, 2023-02-25")
     flags = re.IGNORECASE
     return (
         re.compile(rf"\b{day}\s*(?:of\s+|de\s+|di\s+)?{month},?\s*(?:de\s+|del\s+)?{year}\b", flags),

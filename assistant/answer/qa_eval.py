@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.answer.answer_forms import gold_days, said_days, words_to_digits
 from assistant.answer.calendar_words import canonical_dates
 from assistant.errors import ConfigError
 from assistant.evaluation import percentile
@@ -52,6 +53,7 @@ CORRECT_F1 = 0.6
 LOCOMO_TYPES = {1: "multi-hop", 2: "temporal", 3: "inference", 4: "single-hop", 5: "adversarial"}
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = re.compile(r"[^\w\s]")
+_CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 @dataclass
@@ -91,11 +93,16 @@ def _numbers(text: str) -> set[str]:
 def matches(prediction: str, answers: Iterable[str]) -> bool:
     """Whether a prediction says an accepted answer. Overlap alone is not enough when
     the answer holds numbers: "8 May 2023" does not say "7 May 2023". Dates are
-    compared whatever their written form."""
-    prediction = canonical_dates(prediction)
+    compared whatever their written form, counts whether in words or digits, and an
+    answer key relative to a day ("The week before 6 March 2023") accepts any day
+    it allows (assistant/answer/answer_forms.py)."""
+    prediction = words_to_digits(canonical_dates(_CITATION.sub(" ", prediction)))  # "[2]" is no count
     said = normalise(prediction)
     for answer in answers:
-        answer = canonical_dates(answer)
+        answer = words_to_digits(canonical_dates(answer))
+        allowed = gold_days(answer)  # "The Friday before 2022-10-09"
+        if allowed and said_days(prediction) & allowed:
+            return True
         gold = normalise(answer)
         if gold and (gold in said or (said and said in gold and len(said) >= 0.5 * len(gold))):
             return True
