@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="counts, sizes, errors and models")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("usage", help="what answers cost per model and month: tokens, speed, energy, money (estimates)")
+    p.add_argument("--since", help="from this local date on (YYYY-MM-DD, YYYY-MM or YYYY)")
+    p.add_argument("--json", action="store_true")
+
     sub.add_parser("tui", help="open the terminal app")
 
     p = sub.add_parser("models", help="answer and embedding models on this machine; `models use NAME|PATH` switches")
@@ -323,7 +327,7 @@ def _meter(stats: Any) -> list[str]:
 def cmd_compare(app: Any, args: argparse.Namespace) -> int:
     import textwrap
 
-    first, second = app.compare(args.question, args.compare, _filters(app, args))
+    first, second = app.compare(args.question, args.compare, _filters(app, args), origin="cli")
     if args.json:
         _print_json({"question": args.question, "answers": [first.as_json(), second.as_json()]})
         return 0
@@ -358,6 +362,7 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         on_token=on_token if stream else None,
         model_override=getattr(args, "model", None),
         auto_filters=getattr(args, "auto_filters", True),
+        origin="cli",
     )
     if not stream:
         _print_json(answer.as_json())
@@ -453,6 +458,17 @@ def cmd_status(app: Any, args: argparse.Namespace) -> int:
         print("errors:")
         for e in status["error_list"][:50]:
             print(f"  {e['path']}{' #' + str(e['item']) if e['item'] else ''}: {e['reason']}")
+    return 0
+
+
+def cmd_usage(app: Any, args: argparse.Namespace) -> int:
+    from assistant.answer.usage import format_report, parse_since
+
+    report = app.usage(parse_since(args.since) if args.since else None)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report))
     return 0
 
 
@@ -565,6 +581,8 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         return cmd_compare(app, args) if args.compare else cmd_ask(app, args)
     if command == "status":
         return cmd_status(app, args)
+    if command == "usage":
+        return cmd_usage(app, args)
     if command == "tui":
         return run_tui(app)
     if command == "models":

@@ -103,6 +103,7 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
         what = "would erase" if report.dry_run else "erased"
         _err(
             f"{what} {report.documents} documents, {report.chunks} chunks, {report.turns} stored answers"
+            + (f" ({report.usage_rows} usage ledger rows)" if report.usage_rows else "")
             + (f" and source {args.source}" if report.sources else "")
         )
         if report.persons_matched:

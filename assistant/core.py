@@ -20,9 +20,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant import store_usage
+from assistant.answer.energy import EnergyMeter, gpu_in_use
 from assistant.chunking import ChunkingOptions
 from assistant.embed import Embedder, make_embedder
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
@@ -33,6 +36,7 @@ from assistant.reembed import ReembedCallback, ReembedReport
 from assistant.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import Store, now_iso
+from assistant.store_usage import UsageRow
 from assistant.sync import Indexer, ProgressCallback, SyncReport, source_mode
 from connectors.registry import available_connectors, connector_by_name, connector_for
 
@@ -376,35 +380,118 @@ class Satchel:
         save: bool = True,
         model_override: str | None = None,
         auto_filters: bool = True,
+        origin: str = "api",
     ) -> Answer:
         """Answer a question; with ``conversation_id`` it is a follow-up that uses the
-        earlier questions to search, and the turn is stored in that conversation."""
+        earlier questions to search, and the turn is stored in that conversation.
+
+        ``origin`` (cli, tui, mcp, eval, api) is where the question was asked, for the
+        usage ledger: every answer the model generated gets a row (docs/usage.md)."""
         self._check_model()
         history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
         model = self.model(model_override) if model_override else None
-        answer = self.answerer(auto_filters).answer(
-            question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
-        )
+        with self._meter(model_override, origin) as meter:
+            answer = self.answerer(auto_filters).answer(
+                question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
+            )
+            meter.server_seconds = _generation_seconds(answer)
+        usage = self._usage_row(answer, meter, origin, model_override)
         if save:
-            answer.conversation_id = self.save_turn(conversation_id, answer)
+            answer.conversation_id = self.save_turn(conversation_id, answer, usage)
+        elif usage is not None:
+            self.record_usage(usage)
         return answer
 
-    def compare(self, question: str, other_model: str, filters: Filters | None = None) -> tuple[Answer, Answer]:
+    def compare(
+        self, question: str, other_model: str, filters: Filters | None = None, *, origin: str = "api"
+    ) -> tuple[Answer, Answer]:
         """The same retrieved sources through the configured model and ``other_model``,
         so a user sees what a bigger (or smaller) model buys them."""
         self._check_model()
         answerer = self.answerer()
         query, results, retrieval_s = answerer.retrieve(question, filters or Filters())
-        first = answerer.answer(question, filters, results=results, model=self.model())
-        second = answerer.answer(question, filters, results=results, model=self.model(other_model))
-        for answer in (first, second):
+        answers = []
+        for override in (None, other_model):
+            with self._meter(override, origin) as meter:
+                answer = answerer.answer(question, filters, results=results, model=self.model(override))
+                meter.server_seconds = _generation_seconds(answer)
             answer.search_query = query
             if answer.stats:
                 answer.stats.retrieval_s = retrieval_s
-        return first, second
+            usage = self._usage_row(answer, meter, origin, override)
+            if usage is not None:
+                self.record_usage(usage)
+            answers.append(answer)
+        return answers[0], answers[1]
+
+    # --- the usage ledger (docs/usage.md) -------------------------------------------------
+    def _backend(self, model_override: str | None) -> str:
+        """Who generates: "server" (the private server, as get_model decides) or "local"."""
+        return "server" if self.settings.llm_backend == "openai" and not model_override else "local"
+
+    def _meter(self, model_override: str | None, origin: str) -> EnergyMeter:
+        if origin not in store_usage.ORIGINS:  # before the answer, not after it
+            raise ValueError(f"origin must be one of {store_usage.ORIGINS}, not {origin!r}")
+        backend = self._backend(model_override)
+        return EnergyMeter(self.settings, gpu=gpu_in_use(self.settings, backend), server=backend == "server")
+
+    def _usage_row(
+        self, answer: Answer, meter: EnergyMeter, origin: str, model_override: str | None
+    ) -> UsageRow | None:
+        """The ledger row of an answer the model generated (None when it declined
+        without asking the model, or the ledger is off)."""
+        stats, reading = answer.stats, meter.reading
+        if stats is None or reading is None or not self.settings.usage_ledger:
+            return None
+        backend = self._backend(model_override)
+        model_bytes = None
+        if backend == "local":
+            with contextlib.suppress(Exception):  # a fake or unloaded model has no file
+                path = getattr(self.model(model_override), "path", None)
+                model_bytes = Path(path).stat().st_size if path else None
+        return UsageRow(
+            at=now_iso(),
+            origin=origin,
+            model=stats.model,
+            backend=backend,
+            model_bytes=model_bytes,
+            prompt_tokens=stats.prompt_tokens,
+            evaluated_tokens=stats.prompt_tokens_evaluated,
+            generated_tokens=stats.generated_tokens,
+            retrieval_s=stats.retrieval_s,
+            prompt_s=stats.time_to_first_token_s,
+            generation_s=_generation_seconds(answer),
+            energy_j=reading.joules,
+            energy_method=reading.method,
+            energy_measured=reading.measured,
+            cpu_s=reading.cpu_seconds,
+        )
+
+    def record_usage(self, row: UsageRow) -> None:
+        """Write a ledger row in its own short transaction."""
+        store = self.store
+        with store.transaction():
+            store_usage.insert(store.conn, row)
+
+    def usage(self, since: date | None = None) -> dict[str, Any]:
+        """`satchel usage`: the ledger per model and month (assistant/answer/usage.py)."""
+        from assistant.answer import usage
+
+        rows = store_usage.rows(self.store.conn, usage.local_midnight_utc(since) if since else None)
+        gbs, source = usage.bandwidth(self.settings) if rows else (None, "not measured: no answers")
+        return usage.build_report(rows, self.settings, since=since, bandwidth_gbs=gbs, bandwidth_source=source)
+
+    def usage_today(self) -> dict[str, float]:
+        """Answers, tokens and Wh since local midnight (the TUI's status line)."""
+        from assistant.answer.usage import JOULES_PER_WH, local_midnight_utc
+
+        totals = store_usage.totals_since(self.store.conn, local_midnight_utc(date.today()))
+        return {**totals, "wh": totals["joules"] / JOULES_PER_WH}
 
     # --- conversations --------------------------------------------------------------------
-    def save_turn(self, conversation_id: int | None, answer: Answer) -> int:
+    def save_turn(self, conversation_id: int | None, answer: Answer, usage: UsageRow | None = None) -> int:
+        """Store a turn (and its usage ledger row, pointing at it, in the same
+        transaction); returns the conversation's id."""
         store = self.store
         with store.transaction():
             if (
@@ -416,7 +503,7 @@ class Satchel:
                     (answer.question[:80], now_iso(), now_iso()),
                 )
                 conversation_id = int(cur.lastrowid or 0)
-            store.conn.execute(
+            cur = store.conn.execute(
                 "INSERT INTO turns(conversation_id, question, search_query, answer, sources, stats, at) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (
@@ -429,6 +516,8 @@ class Satchel:
                     now_iso(),
                 ),
             )
+            if usage is not None:
+                store_usage.insert(store.conn, replace(usage, turn_id=int(cur.lastrowid or 0)))
             store.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id))
         return conversation_id
 
@@ -494,3 +583,9 @@ class Satchel:
             "llm_model": self.settings.llm_model or f"default: {DEFAULT_MODEL.name} ({DEFAULT_MODEL.file})",
             "connectors": [c.name for c in available_connectors()],
         }
+
+
+def _generation_seconds(answer: Answer) -> float:
+    """First token to last: the decode phase of the answer's token meter."""
+    stats = answer.stats
+    return max(stats.total_s - stats.time_to_first_token_s, 0.0) if stats else 0.0

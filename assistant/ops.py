@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from assistant import crypto, db
+from assistant import crypto, db, store_usage
 from assistant.errors import EncryptionError, SatchelError, SourceError, StoreError
 from assistant.fileio import atomic_file, leftover_temps
 from assistant.forgotten import document_digests, person_digest
@@ -173,6 +173,7 @@ class ForgetReport:
     chunks: int = 0
     sources: int = 0
     turns: int = 0  # stored questions and answers that quoted what was forgotten
+    usage_rows: int = 0  # usage ledger rows of those answers (store_usage.py)
     persons_matched: list[str] = field(default_factory=list)
     vectors_left: int = 0
     index_vectors: int = 0
@@ -388,7 +389,9 @@ def forget(
         docs, chunks = _family(store, sel.document_ids)
         report.documents, report.chunks, report.persons_matched = len(docs), len(chunks), sel.persons
         report.sources = 1 if sel.source_id is not None else 0
-        report.turns = len(_turns_to_delete(store, docs, set(chunks), sel.turn_matcher))
+        doomed = _turns_to_delete(store, docs, set(chunks), sel.turn_matcher)
+        report.turns = len(doomed)
+        report.usage_rows = store_usage.count_for_turns(store.conn, doomed)
         report.seconds = time.monotonic() - started
         return report
 
@@ -417,6 +420,8 @@ def forget(
                     conn.execute("DELETE FROM sources WHERE id = ?", (sel.source_id,))  # units, errors cascade
                     report.sources = 1
                 turns = _turns_to_delete(store, docs, set(gone), sel.turn_matcher)
+                # an erased answer's usage row goes with it (it points at the turn)
+                report.usage_rows = store_usage.delete_for_turns(conn, turns)
                 for start in range(0, len(turns), 500):
                     part = turns[start : start + 500]
                     conn.execute(f"DELETE FROM turns WHERE id IN ({','.join('?' * len(part))})", part)

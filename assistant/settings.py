@@ -140,6 +140,38 @@ class Settings:
     # encrypted store is opened encrypted whatever this says.
     encrypt: bool = False
 
+    # --- the usage ledger (docs/usage.md) ------------------------------------------
+    # Record every answer's model, tokens, phase times and energy in the store
+    # (`satchel usage` reports them; `forget` and `encrypt` cover them).
+    usage_ledger: bool = True
+    # "auto": the CPU package's energy from RAPL where readable, else the estimate;
+    # "estimate": always cpu_watts × the process's CPU seconds.
+    energy_meter: str = "auto"
+    # The powercap tree RAPL is read from.
+    rapl_path: Path = Path("/sys/class/powercap")
+    # The estimate's power figure: watts drawn per fully busy core (package power under
+    # an all-core load ÷ cores). 10 W is an order of magnitude for desktop and laptop
+    # x86 parts (65-125 W over 6-12 cores); server cores draw less.
+    cpu_watts: float = 10.0
+    # Watts the private server (llm_backend = "openai") draws while it generates; 0
+    # leaves the server's energy out of the ledger (this machine's part is still counted).
+    server_watts: float = 0.0
+    # Electricity price per kWh, in `currency`. Default: the US average residential
+    # price of 2024 (EIA, 16.5 cents), rounded.
+    electricity_price: float = 0.17
+    currency: str = "USD"
+    # Cloud API prices per million input and output tokens, in `currency`, that the same
+    # tokens are priced at for comparison (an estimate, not advice). Default: OpenAI's
+    # gpt-4o-mini list price at its launch on 2024-07-18 (USD 0.15 in, 0.60 out).
+    cloud_input_price: float = 0.15
+    cloud_output_price: float = 0.60
+    cloud_price_name: str = "gpt-4o-mini list price of 2024-07-18"
+    # Memory read bandwidth in GB/s for the decode ceiling (bandwidth ÷ model size);
+    # 0 measures it as `satchel models` does (scripts/bench_bandwidth.py measures more).
+    memory_bandwidth_gbs: float = 0.0
+    # The TUI's status line shows today's tokens and Wh.
+    status_usage: bool = True
+
     # --- derived paths (functions of home, never stored) ---------------------------
     @property
     def db_path(self) -> Path:

@@ -217,6 +217,15 @@ def _migrations() -> Any:
             conn.execute(statement)
         conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
+    @migrations()
+    def m007_usage_ledger(db: Any) -> None:
+        # What each answer cost: tokens, phase seconds, energy (assistant/store_usage.py
+        # holds the table and its SQL; docs/usage.md). m006 belongs to OCR; the two
+        # are independent, so their order of application does not matter.
+        from assistant import store_usage
+
+        store_usage.create(db.conn)
+
     return migrations
 
 

@@ -273,7 +273,7 @@ def run_qa(
         recall = evidence_recall(app, item, k)
         if answer:
             started = time.perf_counter()
-            reply = app.ask(item.question, save=False, model_override=model)
+            reply = app.ask(item.question, save=False, model_override=model, origin="eval")
             outcome = score_answer(item, reply, time.perf_counter() - started)
         else:
             outcome = Outcome(item)

@@ -272,7 +272,7 @@ class SatchelTools:
         with self._answer:
             filters = self._filters(kind, person, after, before, source)
             # save=False: a read-only server leaves the person's conversation history alone
-            answer = self.app.ask(question, filters, save=False, auto_filters=read_filters)
+            answer = self.app.ask(question, filters, save=False, auto_filters=read_filters, origin="mcp")
             used = [s.result for s in answer.sources]
             if self.guard.scope.restricted and len(self._visible_results(used)) != len(used):
                 raise SatchelError("the answer drew on a document outside this server's scope and was withheld")

@@ -82,7 +82,7 @@ class SatchelApp(App[None]):
         self._writer: Satchel | None = None
         self._writer_lock = threading.Lock()
         self._quitting = threading.Event()
-        self._states = {"index": "loading index…", "model": "", "activity": ""}
+        self._states = {"index": "loading index…", "model": "", "activity": "", "usage": ""}
         self._update_status()
 
     # --- startup -------------------------------------------------------------------
@@ -107,6 +107,23 @@ class SatchelApp(App[None]):
         documents = sum(int(s["documents"]) for s in sources)
         return f"{documents} documents in {len(sources)} source{'s' if len(sources) != 1 else ''}"
 
+    def usage_state(self) -> str:
+        """Today's tokens and Wh from the usage ledger, for the status line (called
+        from a worker thread: it reads the store); empty before the first answer of
+        the day or with status_usage off."""
+        if not self.satchel.settings.status_usage:
+            return ""
+        try:
+            today = self.satchel.usage_today()
+        except Exception as exc:  # the status line is no reason to fail
+            self.log.error(f"reading the usage ledger failed: {exc!r}")
+            return ""
+        if not today["answers"]:
+            return ""
+        wh = today["wh"]
+        energy = "<0.01 Wh" if wh < 0.01 else f"{wh:.2f} Wh"
+        return f"today {int(today['tokens']):,} tokens, {energy}"
+
     def _sources_loaded(self, sources: list[dict[str, Any]]) -> None:
         self.sources_cache = sources
         self._set_state(index=self._index_state(sources))
@@ -123,6 +140,7 @@ class SatchelApp(App[None]):
         try:
             sources = self.satchel.sources()
             self.call_from_thread(self._sources_loaded, sources)
+            self.call_from_thread(self._set_state, usage=self.usage_state())
             self.satchel.searcher()
             self.satchel.serving_embedder.encode_query("warm up")  # the model queries go through
         except SatchelError as exc:

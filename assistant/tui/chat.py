@@ -168,6 +168,7 @@ class ChatScreen(Screen[None]):
                 on_token=on_token,
                 should_stop=self._stop.is_set,
                 conversation_id=conversation_id,
+                origin="tui",
             )
         except SatchelError as exc:
             from_thread(self, self._answer_failed, str(exc))
@@ -177,6 +178,7 @@ class ChatScreen(Screen[None]):
             from_thread(self, self._answer_failed, f"unexpected error: {exc}")
             return
         from_thread(self, self._answer_done, answer)
+        sapp.call_from_thread(sapp._set_state, usage=sapp.usage_state())
 
     async def _flush(self) -> None:
         """Show the tokens that arrived since the last update."""
