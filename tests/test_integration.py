@@ -96,6 +96,16 @@ def test_ask_json_contract_with_correct_cited_answer(sample_store: dict) -> None
     assert [s["n"] for s in data["sources"]] == list(range(1, len(data["sources"]) + 1))
     stats = data["stats"]
     assert stats["prompt_tokens"] > 0 and stats["generated_tokens"] > 0 and stats["time_to_first_token_s"] > 0
+    # the usage ledger holds this answer's row, tokens as the meter said (docs/usage.md)
+    usage = json.loads(run_cli("usage", "--json", home=sample_store["home"]).stdout)
+    [row] = [r for r in usage["rows"] if r["by_origin"].get("cli")]
+    assert row["model"] == stats["model"] and row["backend"] == "local"
+    assert row["prompt_tokens"] >= stats["prompt_tokens"] and row["generated_tokens"] >= stats["generated_tokens"]
+    assert row["model_bytes"] == (sample_store["home"] / "models" / stats["model"]).stat().st_size
+    assert usage["bandwidth_source"] == "measured" and usage["bandwidth_gbs"] > 0
+    assert row["ceiling_tokens_per_s"] > 0 and row["fraction_of_ceiling"] > 0
+    assert row["energy_wh"] > 0 and row["energy_estimated_answers"] + row["energy_measured_answers"] == row["answers"]
+    assert usage["total"]["cloud_equivalent_cost"] > 0
 
 
 def test_ask_declines_without_evidence(sample_store: dict) -> None:

@@ -233,6 +233,15 @@ def test_ask_returns_the_cited_answer(server: Session) -> None:
     assert answer["model"]
 
 
+def test_answers_over_mcp_are_marked_in_the_usage_ledger(server: Session, store: dict[str, Any]) -> None:
+    server.ok("ask", {"question": "What will Marco bring to the cabin?"})
+    db = sqlite3.connect(store["home"] / "satchel.db")
+    rows = db.execute("SELECT origin, turn_id, generated_tokens, model FROM usage_ledger").fetchall()
+    db.close()
+    # MCP answers are not stored as conversation turns: their rows point at none
+    assert rows and all(origin == "mcp" and turn is None and tokens > 0 for origin, turn, tokens, _ in rows)
+
+
 def test_list_sources_and_status(server: Session, store: dict[str, Any]) -> None:
     sources = server.ok("list_sources", {})["sources"]
     # sources are stored resolved: ../shared may be a link to the corpora

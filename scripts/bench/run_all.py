@@ -64,6 +64,9 @@ EXTRA_BENCHES: dict[str, list[str]] = {
     "soak_paced": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "0", "--pause", "0.1"],
     "qa_locomo": ["scripts/eval_qa_locomo.py", "--sample", "60", "--json"],
     "ask_wall": ["scripts/bench_ask_wall.py", "--questions", "12", "--json"],
+    # issue 23: memory bandwidth, the default model's decode ceiling, and answers'
+    # decode rate from the usage ledger as a fraction of it
+    "bandwidth": ["scripts/bench_bandwidth.py", "--questions", "6", "--json"],
     "scifact": [
         "assistant.cli",
         "eval",
@@ -375,12 +378,62 @@ def render(figures: dict[str, dict]) -> str:
                 " multilingual development set.",
                 "",
             ]
+    if "bandwidth" in figures:
+        lines += render_bandwidth(figures["bandwidth"])
     if "soak" in figures or "soak_paced" in figures:
         lines += render_soak(figures)
     for extra in figures.get("extra", []):
         # measurements made by hand with the commands given (not re-run by this script)
         lines += [f"## {extra['title']}", "", f"Command: `{extra['command']}`", "", *extra["lines"], ""]
     return "\n".join(lines) + "\n"
+
+
+def render_bandwidth(f: dict) -> list[str]:
+    read = f["read_gbs"]
+    lines = [
+        "## Memory bandwidth and the decode ceiling (`scripts/bench_bandwidth.py`)",
+        "",
+        "The seed formula: a token reads every weight once, so decode tokens/s ≤ memory bandwidth ÷ model size"
+        f" (docs/usage.md). Run on {f.get('_date', '?')} on {f.get('_machine', '?')}"
+        f" (load average {f['load_average_before']} before it: the machine is shared), each figure the best of"
+        f" {f['passes']} passes over a {f['buffer_mb']} MB buffer.",
+        "",
+        "| read bandwidth | GB/s |",
+        "| --- | --- |",
+        f"| one thread (NumPy sum, as `satchel models` and `satchel usage` measure it) | {read['one_thread']} |",
+        f"| all {f['cores']} cores together | {read['all_cores']} |",
+        f"| memcpy, one thread (bytes copied/s) | {f['copy_gbs_one_thread']} |",
+        "",
+    ]
+    d = f.get("decode")
+    if d:
+        ceiling, fraction = d["ceiling_tokens_per_s"], d["fraction_of_ceiling"]
+        lines += [
+            f"{d['answers_generated']} answers to the first {d['questions']} questions of data/questions.jsonl with"
+            f" `{d['model']}` ({d['model_bytes'] / 1e9:.2f} GB), measured by the usage ledger (`satchel usage`):",
+            "",
+            "| | tokens/s |",
+            "| --- | --- |",
+            f"| ceiling, one thread's bandwidth | {ceiling['one_thread']} |",
+            f"| ceiling, all cores' bandwidth | {ceiling['all_cores']} |",
+            f"| measured decode (tokens after the first ÷ first-to-last seconds, all answers) | {d['decode_tokens_per_s']} |",
+            f"| median answer | {d['decode_tokens_per_s_median_answer']} |",
+            "",
+            f"Measured decode = **{fraction['all_cores']:.0%}** of the all-core ceiling"
+            f" ({fraction['one_thread']:.0%} of the one-thread one). Mean time to the first token"
+            f" {d['mean_time_to_first_token_s']} s; load average {d['load_average_during']} during the answers.",
+            "",
+            f"Energy ({', '.join(d['energy_method'])}): {d['energy_j_per_answer']} J per answer,"
+            f" {d['wh_per_1000_generated_tokens']} Wh per 1,000 generated tokens; {d['energy_wh']} Wh for the"
+            f" {d['answers_generated']} answers ≈ {d['electricity_cost']} {d['currency']} of electricity at"
+            f" {d['prices']['electricity_per_kwh']} {d['currency']}/kWh, against"
+            f" {d['cloud_equivalent_cost']} {d['currency']} for the same {d['prompt_tokens']:,} + {d['generated_tokens']:,}"
+            f" tokens at {d['prices']['cloud_price']} (estimates, not advice).",
+            "",
+        ]
+        if f.get("_note"):
+            lines += [f["_note"], ""]
+    return lines
 
 
 def render_qa(f: dict) -> list[str]:
