@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from assistant import store_usage
 from assistant.answer.energy import EnergyMeter, gpu_in_use
 from assistant.chunking import ChunkingOptions
 from assistant.embed import Embedder, make_embedder
-from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
 from assistant.index import VectorIndex
 from assistant.llm import DEFAULT_MODEL, LocalModel, get_model
 from assistant.rag import Answer, Answerer
@@ -39,6 +40,8 @@ from assistant.store import Store, now_iso
 from assistant.store_usage import UsageRow
 from assistant.sync import Indexer, ProgressCallback, SyncReport, source_mode
 from connectors.registry import available_connectors, connector_by_name, connector_for
+
+log = logging.getLogger(__name__)
 
 
 class Satchel:
@@ -468,10 +471,15 @@ class Satchel:
         )
 
     def record_usage(self, row: UsageRow) -> None:
-        """Write a ledger row in its own short transaction."""
+        """Write a ledger row in its own short transaction. A row that cannot be
+        written (a read-only or busy store) is logged and the answer goes on: the
+        ledger is never a reason to lose an answer."""
         store = self.store
-        with store.transaction():
-            store_usage.insert(store.conn, row)
+        try:
+            with store.transaction():
+                store_usage.insert(store.conn, row)
+        except StoreError as exc:
+            log.warning("usage ledger: the answer's row was not written (%s)", exc)
 
     def usage(self, since: date | None = None) -> dict[str, Any]:
         """`satchel usage`: the ledger per model and month (assistant/answer/usage.py)."""

@@ -26,7 +26,7 @@ from assistant.answer import usage
 from assistant.answer.energy import EnergyMeter, rapl_zones
 from assistant.cli import build_parser, dispatch
 from assistant.core import Satchel
-from assistant.errors import SatchelError
+from assistant.errors import SatchelError, StoreError
 from assistant.settings import load_settings
 from assistant.store_usage import UsageRow
 from tests.conftest import SAMPLE, FakeEmbedder
@@ -134,6 +134,18 @@ def test_the_ledger_setting_turns_it_off(app: Satchel) -> None:
     app.settings = dataclasses.replace(app.settings, usage_ledger=False)
     app.ask(QUESTION)
     assert ledger(app) == []
+
+
+def test_a_ledger_row_that_cannot_be_written_does_not_lose_the_answer(
+    app: Satchel, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(conn: Any, row: UsageRow) -> int:
+        raise StoreError("cannot write to the store: the store is read-only")
+
+    monkeypatch.setattr(store_usage, "insert", refuse)
+    answer = app.ask(QUESTION, save=False, origin="mcp")
+    assert "4827" in answer.answer
+    assert "the answer's row was not written" in caplog.text
 
 
 def test_mcp_and_eval_answers_are_marked(app: Satchel, gguf: Path) -> None:
