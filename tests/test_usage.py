@@ -223,6 +223,7 @@ def rapl_tree(root: Path) -> dict[str, Path]:
         "intel-rapl:0:1": ("dram", 300_000, 65_712_999_613),
         "intel-rapl:1": ("package-1", 262_143_000_000, 262_143_328_850),  # about to wrap
         "intel-rapl:2": ("psys", 9_000_000, 262_143_328_850),  # the platform: overlaps all
+        "intel-rapl-mmio:0": ("package-0", 7_000_000, 262_143_328_850),  # package 0 again, via MMIO
     }
     files = {}
     for zone, (name, energy, wrap) in zones.items():
@@ -240,7 +241,7 @@ def advance(files: dict[str, Path]) -> None:
     """2.5 J on package 0, 1.5 J on package 1 across its wrap; parts and psys move too."""
     files["intel-rapl:0"].write_text("3500000\n")
     files["intel-rapl:1"].write_text(f"{1_500_000 - (262_143_328_851 - 262_143_000_000)}\n")
-    for part in ("intel-rapl:0:0", "intel-rapl:0:1", "intel-rapl:2"):
+    for part in ("intel-rapl:0:0", "intel-rapl:0:1", "intel-rapl:2", "intel-rapl-mmio:0"):
         files[part].write_text("99000000\n")
 
 

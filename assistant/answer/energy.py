@@ -22,6 +22,7 @@ counted (the reading says so).
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,9 @@ class EnergyReading:
 
 
 # --- RAPL --------------------------------------------------------------------------------
+_PACKAGE_ZONE = re.compile(r"intel-rapl:\d+")
+
+
 @dataclass(frozen=True)
 class RaplZone:
     name: str
@@ -81,8 +85,9 @@ def rapl_zones(root: Path) -> tuple[list[RaplZone], str]:
     zones: list[RaplZone] = []
     refused = 0
     for zone in sorted(root.iterdir()):
-        # intel-rapl:0 is a package; intel-rapl:0:1 a part of it (AMD's driver uses the same names)
-        if zone.name.count(":") != 1:
+        # intel-rapl:0 is a package; intel-rapl:0:1 a part of it (AMD's driver uses the
+        # same names); intel-rapl-mmio:0 is the same package again through MMIO
+        if not _PACKAGE_ZONE.fullmatch(zone.name):
             continue
         try:
             name = (zone / "name").read_text().strip()
