@@ -259,6 +259,8 @@ def test_rapl_on_a_fake_sysfs_tree(satchel_home: Path, tmp_path: Path, gguf: Pat
         assert row.energy_method == "rapl" and row.energy_measured is True
         assert row.energy_j == pytest.approx(4.0)
         report = app.usage()
+        assert report["energy_meter"]["method"] == "rapl"
+        assert report["energy_meter"]["rapl_zones"] == ["intel-rapl:0 (package-0)", "intel-rapl:1 (package-1)"]
         assert report["rows"][0]["energy_measured_answers"] == 1
         assert report["rows"][0]["energy_wh"] == pytest.approx(4.0 / 3600, abs=1e-4)
 
@@ -373,7 +375,22 @@ def test_usage_json_contract(
                 ),
             )
         report = json.loads(cli(app, "usage", "--json", capsys=capsys))
-        assert set(report) == {"since", "currency", "prices", "bandwidth_gbs", "bandwidth_source", "rows", "total"}
+        assert set(report) == {
+            "since",
+            "currency",
+            "prices",
+            "energy_meter",
+            "bandwidth_gbs",
+            "bandwidth_source",
+            "rows",
+            "total",
+        }
+        assert report["energy_meter"] == {
+            "method": "estimate",
+            "rapl_zones": [],
+            "cpu_watts": 10.0,
+            "note": f"no RAPL at {satchel_home / 'no-rapl'}",
+        }
         assert report["since"] is None and report["currency"] == "EUR"
         assert report["bandwidth_gbs"] == 20 and report["bandwidth_source"] == "setting"
         assert report["prices"] == {
@@ -424,6 +441,7 @@ def test_usage_json_contract(
         text = cli(app, "usage", capsys=capsys)
         assert "2026-10" in text and "a.gguf [local]: 2 answers (2 cli)" in text
         assert "10.0 tok/s of a 20 ceiling (50%)" in text and "not advice" in text
+        assert "energy now estimated: cpu_watts 10.0 W × CPU seconds (no RAPL at" in text
     finally:
         app.close()
 

@@ -166,6 +166,7 @@ def build_report(
             "cloud_price": settings.cloud_price_name,
             "note": "estimates from configurable prices (docs/usage.md), not advice",
         },
+        "energy_meter": energy_meter_state(settings),
         "bandwidth_gbs": None if bandwidth_gbs is None else round(bandwidth_gbs, 2),
         "bandwidth_source": bandwidth_source,
         "rows": [_group_json(g, settings, bandwidth_gbs) for g in ordered],
@@ -179,6 +180,23 @@ def build_report(
             "energy_estimated_answers": answers - measured,
             **_costs(settings, prompt, generated, joules),
         },
+    }
+
+
+def energy_meter_state(settings: Settings) -> dict[str, Any]:
+    """How this machine meters an answer's CPU energy now: RAPL or the estimate, and why."""
+    from pathlib import Path
+
+    from assistant.answer.energy import rapl_zones
+
+    zones, why = rapl_zones(Path(settings.rapl_path)) if settings.energy_meter == "auto" else ([], "")
+    if settings.energy_meter != "auto":
+        why = f"energy_meter = {settings.energy_meter!r}"
+    return {
+        "method": "rapl" if zones else "estimate",
+        "rapl_zones": [z.name for z in zones],
+        "cpu_watts": settings.cpu_watts,
+        "note": why or f"RAPL read from {settings.rapl_path}",
     }
 
 
@@ -227,9 +245,13 @@ def format_report(report: dict[str, Any]) -> str:
         f" the same tokens at cloud prices ≈ {total['cloud_equivalent_cost']:.4f} {currency}"
         f" ({prices['cloud_input_per_million']} in / {prices['cloud_output_per_million']} out per million,"
         f" {prices['cloud_price']})",
-        "  estimates from configurable prices, not advice; energy: RAPL where readable, else"
-        " cpu_watts × CPU time (docs/usage.md)",
+        "  estimates from configurable prices, not advice (docs/usage.md)",
     ]
+    meter = report["energy_meter"]
+    if meter["method"] == "rapl":
+        lines.append(f"  energy now measured by RAPL ({', '.join(meter['rapl_zones'])})")
+    else:
+        lines.append(f"  energy now estimated: cpu_watts {meter['cpu_watts']} W × CPU seconds ({meter['note']})")
     if report["bandwidth_gbs"]:
         lines.append(
             f"  ceiling = memory bandwidth {report['bandwidth_gbs']} GB/s ({report['bandwidth_source']}) ÷ model size"
