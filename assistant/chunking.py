@@ -74,7 +74,9 @@ TITLED_KINDS = frozenset({"email", "chat"})
 def chunk_document(doc: Document, tokenizer: Any, options: ChunkingOptions) -> list[PreparedChunk]:
     prefix = title_prefix(doc.title, tokenizer) if doc.kind in TITLED_KINDS else ""
     sections = [s for s in doc.indexable_sections() if s.text and s.text.strip()]
-    if not sections:
+    if not sections and not (doc.images and doc.parent_key):
+        # a file without text is still found by its name; a photo in a chat or an
+        # email waits for OCR (its parent is found by name already)
         sections = [Section(text=doc.title or "", locator="")] if doc.title else []
     if not sections:
         return []

@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_false",
             help="after a change of embedding_model, do not re-embed now (the old model keeps serving)",
         )
+        p.add_argument(
+            "--no-ocr",
+            dest="ocr",
+            action="store_false",
+            help="index the text only; images and scanned pages wait for a later `satchel index` or `watch`",
+        )
 
     p = sub.add_parser(
         "reembed",
@@ -194,6 +200,10 @@ def _reembedded_chunks(p: Any) -> str:
     return f"{p.done}/{p.total} chunks re-embedded"
 
 
+def _ocr_images(p: Any) -> str:
+    return f"OCR {p.done}/{p.total} images and scanned pages"
+
+
 class ProgressPrinter:
     """A progress line with ETA on stderr: redrawn in a terminal, every 10 s otherwise."""
 
@@ -233,16 +243,27 @@ def _summary(report: Any) -> str:
 
 
 def cmd_index(app: Any, args: argparse.Namespace) -> int:
+    from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
     from assistant.reembed import summary_line
 
     printer = None if (args.quiet or args.json) else ProgressPrinter()
     reembed_printer = None if (args.quiet or args.json) else ProgressPrinter(_reembedded_chunks)
-    report = app.sync(progress=printer, wait=args.wait, reembed=args.reembed, reembed_progress=reembed_printer)
+    ocr_printer = None if (args.quiet or args.json) else ProgressPrinter(_ocr_images)
+    report = app.sync(
+        progress=printer,
+        wait=args.wait,
+        reembed=args.reembed,
+        reembed_progress=reembed_printer,
+        ocr=args.ocr,
+        ocr_progress=ocr_printer,
+    )
     log_index_report(report, args.command)
     if printer:
         printer.done()
     if reembed_printer:
         reembed_printer.done()
+    if ocr_printer:
+        ocr_printer.done()
     if args.json:
         _print_json(report.as_json())
     else:
@@ -251,11 +272,16 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
             _err(summary_line(report.reembed))
         elif not args.reembed and (state := app.reembed_state()) is not None:
             _err(f"re-embedding for {state['model']} left for later: {state['done']}/{state['total']} chunks done")
-        for error in report.error_list[:20]:
+        if report.ocr is not None and (line := ocr_summary_line(report.ocr)):
+            _err(line)
+        elif report.ocr is None and report.ocr_queued:
+            _err(f"OCR left for later (--no-ocr): {report.ocr_queued} images and scanned pages queued")
+        errors = report.error_list + (list(report.ocr["error_list"]) if report.ocr else [])
+        for error in errors[:20]:
             _err(f"  error: {error['path']}{' #' + str(error['item']) if error['item'] else ''}: {error['reason']}")
-        if len(report.error_list) > 20:
-            _err(f"  … and {len(report.error_list) - 20} more (satchel status)")
-    return EXIT_PARTIAL if report.errors else EXIT_OK
+        if len(errors) > 20:
+            _err(f"  … and {len(errors) - 20} more (satchel status)")
+    return EXIT_PARTIAL if report.errors or (report.ocr and report.ocr["errors"]) else EXIT_OK
 
 
 def cmd_reembed(app: Any, args: argparse.Namespace, logger: Any) -> int:
@@ -432,6 +458,14 @@ def cmd_eval_qa(app: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def ocr_status_line(ocr: dict[str, Any]) -> str:
+    """OCR on or off, and its images: the line `status` prints."""
+    counts = f"{ocr['done']} images and scanned pages read, {ocr['pending']} waiting, {ocr['error']} errors"
+    if ocr["enabled"]:
+        return f"on ({ocr['engine']}, {'+'.join(ocr['languages'])}): {counts}"
+    return f"off: {ocr['reason']}; to turn it on: {ocr['how_to_enable']} ({counts})"
+
+
 def cmd_status(app: Any, args: argparse.Namespace) -> int:
     status = app.status()
     if args.json:
@@ -448,6 +482,7 @@ def cmd_status(app: Any, args: argparse.Namespace) -> int:
             "(`satchel reembed` or `satchel index` goes on; search uses the model above until it is done)"
         )
     print(f"answers:     {status['llm_model']}")
+    print(f"ocr:         {ocr_status_line(status['ocr'])}")
     print("sources:")
     for s in status["sources"]:
         print(

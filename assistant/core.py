@@ -31,6 +31,7 @@ from assistant.chunking import ChunkingOptions
 from assistant.embed import Embedder, make_embedder
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
 from assistant.index import VectorIndex
+from assistant.ingest.ocr_pass import OcrCallback, OcrReport
 from assistant.llm import DEFAULT_MODEL, LocalModel, get_model
 from assistant.rag import Answer, Answerer
 from assistant.reembed import ReembedCallback, ReembedReport
@@ -263,14 +264,55 @@ class Satchel:
         wait: bool = False,
         reembed: bool = False,
         reembed_progress: ReembedCallback | None = None,
+        ocr: bool = False,
+        ocr_progress: OcrCallback | None = None,
+        ocr_stop: threading.Event | None = None,
     ) -> SyncReport:
         """Sync the sources; with ``reembed``, then also run the re-embedding pass of a
-        model change (see :meth:`reembed`), under the same writer lock."""
+        model change (see :meth:`reembed`), under the same writer lock; with ``ocr``,
+        then the OCR pass (see :meth:`ocr`): the text is committed and searchable first."""
         with self.writer_lock(wait=wait):
             report = self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
             if reembed and self.reembed_state() is not None:
                 report.reembed = self._reembed(reembed_progress).as_json()
+            if ocr:
+                report.ocr = self._ocr(ocr_progress, ocr_stop, None).as_json()
             return report
+
+    # --- OCR of images and scanned pages (assistant/ingest/ocr_pass.py) ----------------
+    def ocr(
+        self,
+        progress: OcrCallback | None = None,
+        *,
+        wait: bool = False,
+        stop: threading.Event | None = None,
+        seconds: float | None = None,
+    ) -> OcrReport:
+        """Read the images and scanned pages that wait for OCR, until none is left,
+        ``stop`` is set or ``seconds`` have passed. Resumable: every image read is
+        committed on its own."""
+        with self.writer_lock(wait=wait):
+            return self._ocr(progress, stop, seconds)
+
+    def _ocr(self, progress: OcrCallback | None, stop: threading.Event | None, seconds: float | None) -> OcrReport:
+        from assistant.ingest.ocr_pass import OcrPass
+
+        s = self.settings
+        options = ChunkingOptions(
+            chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes
+        )
+        pass_ = OcrPass(self.store, self.serving_embedder, self.index, s, options)
+        return pass_.run(progress, stop=stop, seconds=seconds)
+
+    def ocr_state(self) -> dict[str, Any]:
+        """OCR on or off (and how to turn it on), and its tasks by state."""
+        from assistant.ingest import ocr_store
+        from assistant.ingest.ocr import engine_status
+
+        s = self.settings
+        state: dict[str, Any] = engine_status(s.ocr, s.ocr_engine, s.ocr_languages).as_json()
+        state.update(ocr_store.counts(self.store.conn, s.ocr_min_page_chars))
+        return state
 
     # --- switching the embedding model (assistant/reembed.py) --------------------------
     def reembed_state(self) -> dict[str, Any] | None:
@@ -588,6 +630,8 @@ class Satchel:
             "embedding_precision": self.embedder.precision,
             # a model change being re-embedded: model, dimension, serving_model, done, total
             "reembed": self.reembed_state(),
+            # OCR on or off and why, and its images by state (pending, done, error)
+            "ocr": self.ocr_state(),
             "llm_model": self.settings.llm_model or f"default: {DEFAULT_MODEL.name} ({DEFAULT_MODEL.file})",
             "connectors": [c.name for c in available_connectors()],
         }

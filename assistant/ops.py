@@ -115,6 +115,13 @@ def log_index_report(report: SyncReport, command: str = "index") -> None:
         from assistant.reembed import summary_line as reembed_line
 
         logger.info("%s", reembed_line(report.reembed))
+    if report.ocr is not None:
+        from assistant.ingest.ocr_pass import summary_line as ocr_line
+
+        if line := ocr_line(report.ocr):
+            logger.log(logging.WARNING if report.ocr["errors"] else logging.INFO, "%s", line)
+        for error in report.ocr["error_list"]:  # type: ignore[attr-defined]
+            logger.warning("error: %s #%s: %s", error.get("path"), error.get("item"), error.get("reason"))
 
 
 @contextmanager
@@ -1164,6 +1171,18 @@ def _configured_identity(app: Satchel) -> str:
         return model_identity(app.settings)
 
 
+def check_ocr(settings: Settings) -> Check:
+    """OCR of scanned PDFs and images: on, or off with the reason and how to turn it
+    on. Off is a warning, not a failure: Satchel works without it."""
+    from assistant.ingest.ocr import engine_status
+
+    status = engine_status(settings.ocr, settings.ocr_engine, settings.ocr_languages)
+    if status.enabled:
+        version = f", {status.version}" if status.version else ""
+        return Check("ocr", OK, f"{status.engine} with {'+'.join(status.languages)}{version}")
+    return Check("ocr", WARN, f"OCR is off: {status.reason}", status.how_to_enable)
+
+
 def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
     """Check the installation and the store; never changes anything."""
     settings = app.settings
@@ -1211,6 +1230,7 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
     else:
         checks.append(Check("store", OK, "no store yet; `satchel add PATH` and `satchel index` create it"))
     checks.append(check_embedder(app, stored_model, reembedded))
+    checks.append(check_ocr(settings))
     if llama:
         checks.append(check_llama_build())
     checks.append(check_writer(settings))

@@ -140,6 +140,24 @@ class Settings:
     # encrypted store is opened encrypted whatever this says.
     encrypt: bool = False
 
+    # --- OCR: scanned PDFs, photos, screenshots (docs/files.md) ----------------------
+    # Read the text of images and of PDF pages without a text layer, in a background
+    # pass after the text is indexed. Off by itself where no engine is installed
+    # (`satchel doctor` says how to turn it on).
+    ocr: bool = True
+    # "tesseract" (chosen by measurement, docs/benchmarks.md) or "rapidocr".
+    ocr_engine: str = "tesseract"
+    # Tesseract language codes read together (each needs its tesseract-ocr-<code> pack).
+    ocr_languages: tuple[str, ...] = ("eng", "fra", "ita", "deu", "spa")
+    # A PDF page with fewer characters of text than this counts as scanned and is
+    # read by OCR (up to 200: pages with more are never offered to OCR).
+    ocr_min_page_chars: int = 20
+    # Seconds one page or image may take to be read; past it the worker is stopped
+    # and the image becomes a per-item error.
+    ocr_page_seconds: float = 60.0
+    # Address space of the OCR worker process, in MB: a hostile image fails there.
+    ocr_memory_mb: int = 2048
+
     # --- the usage ledger (docs/usage.md) ------------------------------------------
     # Record every answer's model, tokens, phase times and energy in the store
     # (`satchel usage` reports them; `forget` and `encrypt` cover them).

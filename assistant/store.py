@@ -218,6 +218,14 @@ def _migrations() -> Any:
         conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     @migrations()
+    def m006_ocr(db: Any) -> None:
+        # The OCR pass's work list and its text cache by image digest
+        # (assistant/ingest/ocr_store.py holds the tables and their SQL).
+        from assistant.ingest import ocr_store
+
+        ocr_store.create(db.conn)
+
+    @migrations()
     def m007_usage_ledger(db: Any) -> None:
         # What each answer cost: tokens, phase seconds, energy (assistant/store_usage.py
         # holds the table and its SQL; docs/usage.md). m006 belongs to OCR; the two

@@ -34,6 +34,7 @@ from assistant.embed import Embedder
 from assistant.errors import SourceError, StoreError
 from assistant.forgotten import Tombstones
 from assistant.index import VectorIndex
+from assistant.ingest import ocr_store
 from assistant.store import Store
 from connectors.base import Connector, Document, ItemError, to_utc
 from connectors.registry import UnknownConnectorError, connector_by_name, connector_for
@@ -68,10 +69,14 @@ class SyncReport:
     units_parsed: int = 0
     # documents kept out because `satchel forget` erased them (tombstones)
     forgotten: int = 0
+    # images and scanned pages queued for the OCR pass (assistant/ingest/ocr_pass.py)
+    ocr_queued: int = 0
     seconds: float = 0.0
     error_list: list[dict[str, str | None]] = field(default_factory=list)
     # the re-embedding pass run after the sync, if any (ReembedReport.as_json())
     reembed: dict[str, object] | None = None
+    # the OCR pass run after the sync, if any (OcrReport.as_json())
+    ocr: dict[str, object] | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -87,6 +92,8 @@ class SyncReport:
             "forgotten": self.forgotten,
             "error_list": self.error_list,
             "reembed": self.reembed,
+            "ocr_queued": self.ocr_queued,
+            "ocr": self.ocr,
         }
 
 
@@ -660,6 +667,9 @@ class Indexer:
                     if duplicate_of is not None:
                         report.duplicates += 1
                         continue
+                    if doc.images:
+                        # the OCR pass reads them after the text is indexed
+                        report.ocr_queued += ocr_store.add_tasks(store.conn, doc_id, doc.images)
                     ids = store.insert_chunks(
                         doc_id,
                         kind=doc.kind,

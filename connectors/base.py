@@ -46,6 +46,51 @@ class Section:
     timestamp: datetime | None = None
 
 
+# File name endings of the images OCR reads (HEIC/HEIF where pillow-heif is installed).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".bmp", ".gif")
+
+
+# Images smaller than this hold no readable text (icons, spacers, stickers, pixels).
+MIN_IMAGE_BYTES = 2048
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+@dataclass
+class ImageRef:
+    """An image in an item whose text only OCR can read: a scanned PDF page, a photo
+    file, a picture in a chat export, an image attached to an email.
+
+    Connectors only point at the image (they stay cheap and never run OCR); the
+    background OCR pass (``assistant/ingest/ocr_pass.py``) reads it later, so text
+    is searchable first. ``kind`` says how to get the bytes:
+
+    - ``"file"``: the file at ``path``;
+    - ``"pdf-page"``: page ``page`` (1-based) of the PDF at ``path``;
+    - ``"zip-member"``: the member ``member`` of the zip archive at ``path``;
+    - ``"bytes"``: ``data``, carried by the item itself (an email attachment).
+
+    ``locator`` is what a citation of the OCR'd text shows ("page 3", a message's
+    time and the photo's name). ``text_chars`` is how much text the page already has
+    without OCR (a PDF page with a few characters of header may still be a scan).
+    """
+
+    locator: str
+    kind: str
+    path: str = ""
+    page: int | None = None
+    member: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    text_chars: int = 0
+
+    def identity(self) -> list[object]:
+        """What the content hash of the item holds of this image (not its bytes)."""
+        data = hashlib.sha256(self.data).hexdigest() if self.data is not None else None
+        return [self.locator, self.kind, self.page, self.member, data, self.text_chars]
+
+
 @dataclass
 class Document:
     """One item found in a source: an email, a chat, a file, an attachment.
@@ -71,6 +116,8 @@ class Document:
     # Items with the same dedup key (an email's Message-ID) are indexed once, even
     # when they come from two exports.
     dedup_key: str | None = None
+    # Images whose text the OCR pass adds later (chunks with the image's locator).
+    images: list[ImageRef] = field(default_factory=list)
 
     def indexable_sections(self) -> list[Section]:
         """Sections to chunk: the explicit ones, else the whole text as one."""
@@ -81,7 +128,7 @@ class Document:
     def content_hash(self) -> str:
         """Hash of everything that ends up in the store, so any change re-indexes."""
         h = hashlib.sha256()
-        payload = {
+        payload: dict[str, Any] = {
             "kind": self.kind,
             "title": self.title,
             "text": self.text,
@@ -94,6 +141,8 @@ class Document:
                 (s.text, s.locator, s.author, s.timestamp.isoformat() if s.timestamp else None) for s in self.sections
             ],
         }
+        if self.images:  # only when present: every other document keeps its hash
+            payload["images"] = [image.identity() for image in self.images]
         h.update(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))
         return h.hexdigest()
 

@@ -54,6 +54,23 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! .venv/bin/python -c "impo
     echo "$wanted" > "$stamp"
 fi
 
+# OCR (docs/files.md): Tesseract with English, French, Italian, German and Spanish,
+# from Debian's packages (about 30 MB), installed when we are root and apt-get
+# exists; elsewhere Satchel runs without OCR and `satchel doctor` says how to add it.
+OCR_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-deu tesseract-ocr-spa"
+missing_ocr=""
+for package in $OCR_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing_ocr="$missing_ocr $package"
+done
+if [ -n "$missing_ocr" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing Tesseract for OCR:$missing_ocr" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_ocr; } >/dev/null
+    else
+        echo "OCR is off until Tesseract is installed (as root: apt-get install$missing_ocr)" >&2
+    fi
+fi
+
 # torch first and pinned: the machine's local CPU wheel, not gigabytes of CUDA
 "${PIP[@]}" install --quiet "torch==2.13.0"
 if [ ${#extras[@]} -gt 0 ]; then

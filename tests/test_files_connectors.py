@@ -627,12 +627,13 @@ def test_remove_repeated_edges_keeps_pages_that_are_only_the_line() -> None:
     assert cleaned == {n: [f"{word} text"] for n, word in bodies.items()} | {5: numbered[5]}
 
 
-def test_pdf_with_no_text_is_reported_as_scan(tmp_path: Path) -> None:
+def test_pdf_with_no_text_is_a_scan_for_ocr(tmp_path: Path) -> None:
     path = make_pdf(tmp_path / "scan.pdf", [[], []])
     docs, errors = run(PdfConnector(), path)
-    assert docs == []
-    assert len(errors) == 1
-    assert "scanned" in errors[0].reason and "OCR" in errors[0].reason
+    assert errors == []
+    (doc,) = docs
+    assert doc.metadata["scanned"] is True and doc.sections == []
+    assert [(i.locator, i.kind, i.page) for i in doc.images] == [("page 1", "pdf-page", 1), ("page 2", "pdf-page", 2)]
 
 
 def test_not_a_pdf(tmp_path: Path) -> None:
@@ -770,7 +771,7 @@ def test_every_corpus_pdf_gives_text_or_a_clear_error() -> None:
             continue
         for error in errors:
             assert error.path == str(path) and error.reason
-        if docs:
+        if docs and not docs[0].metadata.get("scanned"):
             (doc,) = docs
             assert doc.text.strip(), name
             assert doc.sections and all(
@@ -779,10 +780,13 @@ def test_every_corpus_pdf_gives_text_or_a_clear_error() -> None:
             assert doc.title, name
             json.dumps(doc.metadata)  # storable
             outcomes[name] = "text"
+        elif docs:
+            (doc,) = docs  # no text layer at all: its pages go to OCR
+            assert doc.images and all(i.kind == "pdf-page" for i in doc.images), name
+            outcomes[name] = "scan"
         else:
             assert errors, name
-            assert any("scanned" in e.reason for e in errors), (name, errors)
-            outcomes[name] = "scan"
+            outcomes[name] = "error"
     assert {n for n, o in outcomes.items() if o == "password"} == NEEDS_PASSWORD
     assert {n for n, o in outcomes.items() if o == "error"} == UNREADABLE
     assert sum(o == "text" for o in outcomes.values()) >= 60
@@ -805,11 +809,12 @@ def test_empty_password_pdfs_open(name: str) -> None:
     assert doc.text == "pdf encryption test\npassword: asdfzxcv"
 
 
-def test_scanned_samples_are_reported() -> None:
-    docs, errors = run(PdfConnector(), SAMPLES / "019-grayscale-image" / "grayscale-image.pdf")
-    assert docs == [] and "looks like a scanned document" in errors[0].reason
+def test_scanned_samples_go_to_ocr() -> None:
+    doc = only_doc(PdfConnector(), SAMPLES / "019-grayscale-image" / "grayscale-image.pdf")
+    assert doc.metadata["scanned"] is True and doc.images
     doc = only_doc(PdfConnector(), SAMPLES / "007-imagemagick-images" / "imagemagick-images.pdf")
     assert doc.metadata["pages_without_text"] == [4, 5]
+    assert {4, 5} <= {i.page for i in doc.images}
 
 
 def test_pdf_titles_from_metadata_and_outline() -> None:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Document, Section, to_utc
+from connectors.base import KIND_CHAT, Document, ImageRef, Section, to_utc
 
 # How much of a file a ``claims()`` sniff reads: enough for the header and the
 # first messages, little enough to stay cheap on every file of a large tree.
@@ -187,12 +187,19 @@ def month_documents(
     title: str | None = None,
     time_zone: str = "UTC",
     extra: dict[str, Any] | None = None,
+    media_image: Callable[[str, str], ImageRef | None] | None = None,
 ) -> Iterator[Document]:
     """One Document per calendar month of a chat, oldest month first.
 
     ``key_prefix`` identifies the chat within its source unit; the document key
     is ``"<key_prefix>/<YYYY-MM>"``. Messages are ordered by time (stable, so
     messages of the same minute keep their export order).
+
+    ``media_image(name, locator)`` gives the :class:`ImageRef` of a message's media
+    file when the export holds it and it is an image; each such photo becomes a
+    child document of its month (``"<key>/media/<name>"``), sent by the message's
+    author at its time, whose text the OCR pass reads (a photographed receipt, a
+    screenshot).
     """
     ordered = sorted(messages, key=lambda m: m.timestamp)
     months: dict[tuple[int, int], list[ChatMessage]] = {}
@@ -232,8 +239,9 @@ def month_documents(
         }
         if extra:
             metadata.update(extra)
+        month_key = f"{key_prefix}/{month}"
         yield Document(
-            key=f"{key_prefix}/{month}",
+            key=month_key,
             kind=KIND_CHAT,
             title=title or chat,
             text="\n".join(lines),
@@ -242,6 +250,40 @@ def month_documents(
             metadata=metadata,
             sections=sections,
         )
+        if media_image is not None:
+            yield from _media_documents(items, media_image, month_key, title or chat, platform, chat)
+
+
+def _media_documents(
+    messages: list[ChatMessage],
+    media_image: Callable[[str, str], ImageRef | None],
+    month_key: str,
+    title: str,
+    platform: str,
+    chat: str,
+) -> Iterator[Document]:
+    seen: set[str] = set()
+    for msg in messages:
+        for name in msg.media:
+            if name in seen:
+                continue
+            seen.add(name)
+            locator = f"{str(msg.timestamp)[:16]} · {name}"
+            image = media_image(name, locator)
+            if image is None:
+                continue
+            yield Document(
+                key=f"{month_key}/media/{name}",
+                kind=KIND_CHAT,
+                title=title,
+                text="",
+                author=msg.author,
+                participants=[msg.author] if msg.author else [],
+                timestamp=msg.timestamp,
+                metadata={"platform": platform, "chat": chat, "media_file": name, "message_time": locator[:16]},
+                parent_key=month_key,
+                images=[image],
+            )
 
 
 def platform_title(platform_label: str, chat: str) -> str:

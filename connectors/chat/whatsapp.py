@@ -26,12 +26,20 @@ import calendar
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import (
+    KIND_CHAT,
+    MIN_IMAGE_BYTES,
+    Connector,
+    Document,
+    ImageRef,
+    ItemError,
+    is_image_name,
+)
 from connectors.chat.common import (
     ChatExportError,
     ChatMessage,
@@ -380,7 +388,18 @@ class WhatsAppConnector(Connector):
             return
         raw = path.read_bytes()
         chat = chat_name_from(path.name, path.stem)
-        yield from self._documents(decode_bytes(raw), str(path), chat, media_in_archive=None)
+        folder = path.parent
+
+        def image_beside(name: str, locator: str) -> ImageRef | None:
+            # an export "with media" unpacked: the photos lie beside the .txt
+            image = folder / name
+            if "/" in name or not is_image_name(name) or not image.is_file():
+                return None
+            if image.stat().st_size < MIN_IMAGE_BYTES:
+                return None
+            return ImageRef(locator=locator, kind="file", path=str(image))
+
+        yield from self._documents(decode_bytes(raw), str(path), chat, media_in_archive=None, media_image=image_beside)
 
     def _iter_zip(self, path: Path) -> Iterator[Document | ItemError]:
         try:
@@ -405,10 +424,32 @@ class WhatsAppConnector(Connector):
                 if len(members) > 1 and chat == fallback:
                     chat = info.filename.rsplit("/", 1)[-1][:-4]
                 text = decode_bytes(read_zip_member(zf, info))
-                yield from self._documents(text, f"{path}!{info.filename}", chat, media_in_archive=media)
+                images = {
+                    i.filename.rsplit("/", 1)[-1]: i.filename
+                    for i in zf.infolist()
+                    if not i.is_dir()
+                    and not is_junk_member(i.filename)
+                    and is_image_name(i.filename)
+                    and i.file_size >= MIN_IMAGE_BYTES  # stickers, thumbnails
+                }
+
+                def image_in_zip(name: str, locator: str, images: dict[str, str] = images) -> ImageRef | None:
+                    member = images.get(name)
+                    if member is None:
+                        return None
+                    return ImageRef(locator=locator, kind="zip-member", path=str(path), member=member)
+
+                yield from self._documents(
+                    text, f"{path}!{info.filename}", chat, media_in_archive=media, media_image=image_in_zip
+                )
 
     def _documents(
-        self, text: str, where: str, chat: str, media_in_archive: list[str] | None
+        self,
+        text: str,
+        where: str,
+        chat: str,
+        media_in_archive: list[str] | None,
+        media_image: Callable[[str, str], ImageRef | None] | None = None,
     ) -> Iterator[Document | ItemError]:
         messages, errors = parse_whatsapp_text(text, where, chat)
         yield from errors
@@ -426,6 +467,7 @@ class WhatsAppConnector(Connector):
             key_prefix=clean_key(chat),
             title=platform_title("WhatsApp", chat),
             time_zone="local",
+            media_image=media_image,
         )
 
 

@@ -23,7 +23,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
-from connectors.base import KIND_EMAIL, Document, Section, to_utc
+from connectors.base import KIND_EMAIL, MIN_IMAGE_BYTES, Document, ImageRef, Section, is_image_name, to_utc
 from connectors.email.attachments import attachment_text
 from connectors.htmltext import too_many_tags
 
@@ -1157,10 +1157,18 @@ def _is_text_bearing(att: _Attachment) -> bool:
     return by_name and (att.content_type in _GENERIC_TYPES or att.content_type.startswith("text/"))
 
 
+def _is_image(att: _Attachment) -> bool:
+    """A picture OCR may read: by content type, or by name when the type is generic."""
+    if att.content_type.startswith("image/"):
+        return True
+    return att.content_type in _GENERIC_TYPES and is_image_name(att.filename)
+
+
 def _attachment_documents(
     att: _Attachment, index: int, parent: Document, context: MessageContext, depth: int
 ) -> list[Document]:
-    if not _is_text_bearing(att):
+    image = _is_image(att)
+    if not image and not _is_text_bearing(att):
         return []
     key = f"{parent.key}/attachment-{index}"
     meta_base = {
@@ -1172,6 +1180,29 @@ def _attachment_documents(
         "folder": parent.metadata.get("folder"),
         "from_address": parent.metadata.get("from_address"),
     }
+    if image:
+        if att.size > MAX_EXTRACT_BYTES:
+            return []
+        data = part_bytes(att.part)
+        if len(data) < MIN_IMAGE_BYTES:
+            return []
+        # the bytes travel with the document until the OCR pass has read them
+        # (never written anywhere but the store, never opened by another program)
+        name = att.filename or f"image-{index}"
+        return [
+            Document(
+                key=key,
+                kind=KIND_EMAIL,
+                title=name,
+                text="",
+                author=parent.author,
+                participants=list(parent.participants),
+                timestamp=parent.timestamp,
+                metadata=meta_base,
+                parent_key=parent.key,
+                images=[ImageRef(locator=name, kind="bytes", data=data)],
+            )
+        ]
     if att.content_type == "message/rfc822":
         inner = _children(att.part)
         if not inner or depth >= MAX_ATTACHED_MESSAGE_DEPTH:

@@ -11,6 +11,7 @@ from connectors.files.csvfile import CsvConnector
 from connectors.files.docxfile import DocxConnector
 from connectors.files.epubfile import EpubConnector
 from connectors.files.htmlfile import HtmlConnector
+from connectors.files.imagefile import ImageConnector
 from connectors.files.odtfile import OdtConnector
 from connectors.files.pdf import PdfConnector, PdfError, PdfPasswordError, PdfTimeoutError
 from connectors.files.rtffile import RtfConnector
@@ -21,6 +22,7 @@ __all__ = [
     "DocxConnector",
     "EpubConnector",
     "HtmlConnector",
+    "ImageConnector",
     "OdtConnector",
     "PdfConnector",
     "PdfError",

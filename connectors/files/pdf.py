@@ -11,8 +11,11 @@ for a single page that never finishes.
 After extraction, in this process: lines repeated at the top or bottom of most
 pages (running headers, footers, page numbers) are dropped, words hyphenated at a
 line end are joined, whitespace is normalised, and pages with no text left are
-listed in ``metadata["pages_without_text"]``. A PDF with no text on any page is a
-scan; it yields an :class:`ItemError` saying so (OCR is out of scope).
+listed in ``metadata["pages_without_text"]``. Pages with fewer than
+``OCR_CANDIDATE_CHARS`` characters are handed to the OCR pass as images
+(``Document.images``, locator "page N"); the pass reads those below the
+``ocr_min_page_chars`` setting. A PDF with no text on any page (a scan) is a
+document whose text comes from OCR alone.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, Section
+from connectors.base import KIND_FILE, Connector, Document, ImageRef, ItemError, Section
 from connectors.files.pdfworker import iter_pdf_messages
 from connectors.files.textutil import (
     clean_text,
@@ -56,6 +59,10 @@ MAX_IDLE_WORKERS = 2
 _SOFT_SHARE = 0.85
 # Seconds a new worker may take to start (an interpreter and pypdf's imports).
 _WORKER_START_TIMEOUT = 60.0
+# Pages with less text than this are offered to OCR (a scanned page often carries a
+# stamp or a page number of text); the ``ocr_min_page_chars`` setting picks among
+# them, so it has no effect above this value.
+OCR_CANDIDATE_CHARS = 200
 
 
 class PdfError(ValueError):
@@ -422,7 +429,7 @@ class PdfConnector(Connector):
     name = "pdf"
     kind = KIND_FILE
     patterns = ("*.pdf",)
-    description = "PDF documents: text per page (no OCR), title and outline from metadata"
+    description = "PDF documents: text per page (scanned pages by OCR), title and outline from metadata"
 
     def __init__(self, time_limit: float | None = None, max_pages: int | None = None) -> None:
         self.time_limit = time_limit
@@ -465,17 +472,8 @@ def pdf_documents(
     if extraction.page_count == 0:
         yield ItemError(path=where, reason="PDF has no pages")
         return
-    if not with_text:
-        if not read:
-            return  # nothing read at all: the errors above say why
-        yield ItemError(
-            path=where,
-            reason=(
-                f"no extractable text on any of its {len(read)} pages: looks like a "
-                "scanned document (images only; OCR is not supported)"
-            ),
-        )
-        return
+    if not read:
+        return  # nothing read at all: the errors above say why
     meta = dict(extraction.meta)
     metadata: dict[str, Any] = {"format": "pdf", "page_count": extraction.page_count}
     for key in ("subject", "keywords", "creator", "producer", "created", "modified",
@@ -489,7 +487,14 @@ def pdf_documents(
     if extraction.stopped:
         metadata["incomplete"] = extraction.stopped
         metadata["pages_read"] = last_read
+    if not with_text:
+        metadata["scanned"] = True  # no text layer at all: its text comes from OCR
     sections = [Section(text=pages[n], locator=f"page {n}") for n in with_text]
+    images = [
+        ImageRef(locator=f"page {n}", kind="pdf-page", path=where, page=n, text_chars=len(pages[n]))
+        for n in read
+        if len(pages[n]) < OCR_CANDIDATE_CHARS
+    ]
     yield Document(
         key=path.name,
         kind=KIND_FILE,
@@ -499,4 +504,5 @@ def pdf_documents(
         timestamp=parse_iso_date(meta.get("created")) or parse_iso_date(meta.get("modified")) or file_mtime(path),
         metadata=metadata,
         sections=sections,
+        images=images,
     )

@@ -1,0 +1,96 @@
+"""The store's OCR tables (migration m006): the work list and the text cache.
+
+- ``ocr_tasks``: one row per image a stored document points at (``Document.images``),
+  written by the sync in the transaction that writes the document, so the OCR pass
+  can never miss one and never runs before the text is stored. A task is
+  ``pending`` until the pass reads it, then ``done`` (its text added as chunks of the
+  document) or ``error`` (the reason kept; the error table has it too). Deleting or
+  replacing the document deletes its tasks (foreign key). ``data`` holds the bytes
+  of an image the item carries itself (an email attachment) until it is read.
+- ``ocr_cache``: the text read from an image, by the digest of its bytes and the
+  engine settings, so a moved, renamed or re-exported file is never read twice, and
+  a re-indexed document gets its OCR text back at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.base import ImageRef
+
+SCHEMA = (
+    """CREATE TABLE ocr_tasks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        locator TEXT NOT NULL,
+        ref TEXT NOT NULL,              -- JSON: kind, path, page, member
+        data BLOB,                      -- the image's bytes when the item carries them
+        text_chars INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending',   -- pending | done | error
+        reason TEXT,
+        digest TEXT,
+        chunks INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX ocr_tasks_document ON ocr_tasks(document_id)",
+    "CREATE INDEX ocr_tasks_state ON ocr_tasks(state)",
+    """CREATE TABLE ocr_cache (
+        digest TEXT NOT NULL,           -- sha256 of the image bytes (a PDF's, plus the page)
+        config TEXT NOT NULL,           -- engine and languages
+        text TEXT NOT NULL,
+        seconds REAL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (digest, config)
+    )""",
+)
+
+
+def create(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        conn.execute(statement)
+
+
+def add_tasks(conn: sqlite3.Connection, document_id: int, images: Sequence[ImageRef]) -> int:
+    """Record a new document's images (inside the caller's transaction)."""
+    for image in images:
+        ref = {"kind": image.kind, "path": image.path, "page": image.page, "member": image.member}
+        conn.execute(
+            "INSERT INTO ocr_tasks(document_id, locator, ref, data, text_chars) VALUES (?,?,?,?,?)",
+            (document_id, image.locator, json.dumps(ref, ensure_ascii=False), image.data, image.text_chars),
+        )
+    return len(images)
+
+
+def pending_filter(min_page_chars: int) -> tuple[str, tuple[Any, ...]]:
+    """SQL condition (and parameters) of the tasks the pass reads with this setting:
+    a PDF page counts as scanned below ``min_page_chars`` characters of text."""
+    return "t.state = 'pending' AND t.text_chars < ?", (max(1, min_page_chars),)
+
+
+def counts(conn: sqlite3.Connection, min_page_chars: int) -> dict[str, int]:
+    """Tasks by state: pending (to read with the current settings), done, error,
+    skipped (PDF pages with enough text under the current threshold)."""
+    where, params = pending_filter(min_page_chars)
+    pending = conn.execute(f"SELECT count(*) FROM ocr_tasks t WHERE {where}", params).fetchone()[0]
+    rows = dict(conn.execute("SELECT state, count(*) FROM ocr_tasks GROUP BY state").fetchall())
+    return {
+        "pending": int(pending),
+        "done": int(rows.get("done", 0)),
+        "error": int(rows.get("error", 0)),
+        "skipped": int(rows.get("pending", 0)) - int(pending),
+        "cached": int(conn.execute("SELECT count(*) FROM ocr_cache").fetchone()[0]),
+    }
+
+
+def cached_text(conn: sqlite3.Connection, digest: str, config: str) -> str | None:
+    row = conn.execute("SELECT text FROM ocr_cache WHERE digest = ? AND config = ?", (digest, config)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def cache_text(conn: sqlite3.Connection, digest: str, config: str, text: str, seconds: float) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO ocr_cache(digest, config, text, seconds, at) VALUES (?,?,?,?,datetime('now'))",
+        (digest, config, text, seconds),
+    )
