@@ -285,7 +285,7 @@ class Satchel:
         progress: OcrCallback | None = None,
         *,
         wait: bool = False,
-        stop: threading.Event | None = None,
+        stop: threading.Event | Callable[[], bool] | None = None,
         seconds: float | None = None,
     ) -> OcrReport:
         """Read the images and scanned pages that wait for OCR, until none is left,
@@ -294,7 +294,12 @@ class Satchel:
         with self.writer_lock(wait=wait):
             return self._ocr(progress, stop, seconds)
 
-    def _ocr(self, progress: OcrCallback | None, stop: threading.Event | None, seconds: float | None) -> OcrReport:
+    def _ocr(
+        self,
+        progress: OcrCallback | None,
+        stop: threading.Event | Callable[[], bool] | None,
+        seconds: float | None,
+    ) -> OcrReport:
         from assistant.ingest.ocr_pass import OcrPass
 
         s = self.settings

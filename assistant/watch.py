@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.core import Satchel
 from assistant.errors import SatchelError
+from assistant.ingest.ocr_pass import OcrProgress
 from assistant.sync import SyncReport
 
 log = logging.getLogger("satchel.watch")
@@ -61,6 +62,11 @@ class ChangeCollector:
             self.changed.clear()
             return paths
 
+    def pending(self) -> bool:
+        """Whether changed paths wait to be synced (the OCR pass yields to them)."""
+        with self._lock:
+            return bool(self._paths)
+
 
 def affected_units(paths: set[Path]) -> set[Path]:
     """The unit paths an event may concern: the path itself and its parents (a
@@ -78,8 +84,13 @@ def watch(
     debounce_s: float = 0.4,
     on_sync: Callable[[SyncReport, set[Path]], None] | None = None,
     stop: threading.Event | None = None,
+    on_ocr: Callable[[OcrProgress], None] | None = None,
 ) -> None:
-    """Run until ``stop`` is set (or KeyboardInterrupt)."""
+    """Run until ``stop`` is set (or KeyboardInterrupt).
+
+    Images and scanned pages waiting for OCR are read whenever no file is changing:
+    the OCR pass stops between two images as soon as a change comes in, the change
+    is synced, and the pass goes on after it (``on_ocr`` sees its progress)."""
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
@@ -110,11 +121,15 @@ def watch(
         # the first change should not wait for the encoder to load (5-10 s on 2 cores)
         app.serving_embedder.encode(["warm up"])
         log.info("ready: watching for changes")
+        ocr_due = True  # images may wait from an earlier run
         while not stop.is_set():
             collector.changed.wait(timeout=0.2)
             paths = collector.drain_if_quiet(debounce_s)
             if paths is None:
+                if ocr_due and not collector.pending():
+                    ocr_due = _read_images(app, stop, collector, on_ocr)
                 continue
+            ocr_due = True
             try:
                 report = app.sync(only_paths=affected_units(paths), wait=True)
             except SatchelError as exc:
@@ -134,3 +149,34 @@ def watch(
     finally:
         observer.stop()
         observer.join(timeout=5)
+
+
+def _read_images(
+    app: Satchel,
+    stop: threading.Event,
+    collector: ChangeCollector,
+    on_ocr: Callable[[OcrProgress], None] | None,
+) -> bool:
+    """One OCR slice; whether images are still waiting (and OCR can read them)."""
+    last = [0.0]
+
+    def progress(p: OcrProgress) -> None:
+        if on_ocr is not None:
+            on_ocr(p)
+        if time.monotonic() - last[0] >= 10 or p.done == p.total:
+            last[0] = time.monotonic()
+            eta = f", ETA {int(p.eta_seconds) // 60}:{int(p.eta_seconds) % 60:02d}" if p.eta_seconds else ""
+            log.info("OCR: %d/%d images and scanned pages read%s", p.done, p.total, eta)
+
+    try:
+        report = app.ocr(progress, wait=True, stop=lambda: stop.is_set() or collector.pending(), seconds=60)
+    except SatchelError as exc:
+        log.error("OCR failed: %s", exc)
+        return False
+    for error in report.error_list:
+        log.warning("error: %s #%s: %s", error.get("path"), error.get("item"), error.get("reason"))
+    if not report.enabled:
+        if report.left:
+            log.warning("OCR is off (%s): %d images and scanned pages wait", report.reason, report.left)
+        return False
+    return report.left > 0

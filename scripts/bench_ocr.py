@@ -11,7 +11,9 @@ Each engine reads every page with the languages Satchel configures by default
 (all five at once, as a person's archive mixes them). CER is the edit distance
 between the engine's text and the known text over the known text's length, both
 with whitespace collapsed to single spaces. Time is wall time per page on this
-machine, with the engine loaded once, pages read one after the other.
+machine, with the engine loaded once, pages read one after the other, and Tesseract held to
+one OpenMP thread as Satchel's OCR worker holds it (``--omp-threads default`` lets
+it use its own default: about three times slower on 2 cores).
 
     .venv/bin/python scripts/bench_ocr.py [--engines tesseract rapidocr] [--json]
 """
@@ -221,7 +223,14 @@ def main() -> int:
     parser.add_argument("--languages", nargs="*", default=["eng", "fra", "ita", "deu", "spa"])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--save-pages", help="write the test pages as PNG files into this folder")
+    parser.add_argument(
+        "--omp-threads",
+        default="1",
+        help="OMP_THREAD_LIMIT for Tesseract: 1 as Satchel's OCR worker sets it; 'default' leaves it unset",
+    )
     args = parser.parse_args()
+    if args.omp_threads != "default":
+        os.environ["OMP_THREAD_LIMIT"] = args.omp_threads
     random.seed(0)
     test_pages = pages()
     if args.save_pages:

@@ -497,3 +497,45 @@ def test_scanned_pdf_and_whatsapp_receipt_answered_with_citations(tmp_path: Path
     receipt = json.loads(run_cli("ask", "How much was the receipt from Trattoria da Gigi?", "--json", home=home).stdout)
     assert receipt["answered"] and "31.50" in receipt["answer"], receipt["answer"]
     assert any(s["kind"] == "chat" and "IMG-20240502-WA0003.jpg" in s["locator"] for s in receipt["sources"])
+
+
+def test_watch_reads_images_between_file_events(fake_app: Any, tmp_path: Path) -> None:
+    import sqlite3
+
+    from assistant.watch import watch
+
+    docs = tmp_path / "watched"
+    docs.mkdir()
+    scanned_pdf(docs / "scan.pdf", BOILER, INVOICE)
+    fake_app.add_source(docs)
+    stop = threading.Event()
+    seen: list[tuple[int, int]] = []
+    thread = threading.Thread(
+        target=watch,
+        args=(fake_app,),
+        kwargs={"debounce_s": 0.2, "stop": stop, "on_ocr": lambda p: seen.append((p.done, p.total))},
+        daemon=True,
+    )
+    thread.start()
+
+    def done() -> int:
+        with sqlite3.connect(f"file:{fake_app.settings.db_path}?mode=ro", uri=True, timeout=5) as conn:
+            try:
+                return int(conn.execute("SELECT count(*) FROM ocr_tasks WHERE state = 'done'").fetchone()[0])
+            except sqlite3.OperationalError:
+                return 0
+
+    try:
+        deadline = time.monotonic() + 120
+        while done() < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done() == 2
+        page_image(RECEIPT).save(docs / "receipt.png")  # a photo arrives while watching
+        while done() < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done() == 3
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert (2, 2) in seen and (1, 1) in seen
+    assert "31.50" in search_texts(fake_app, "trattoria pizzas")[0][2]

@@ -239,11 +239,12 @@ class OcrPass:
         self,
         progress: OcrCallback | None = None,
         *,
-        stop: threading.Event | None = None,
+        stop: threading.Event | Callable[[], bool] | None = None,
         seconds: float | None = None,
     ) -> OcrReport:
-        """Read pending tasks until none is left, ``stop`` is set, or ``seconds`` have
-        passed (watch mode reads a while between file events)."""
+        """Read pending tasks until none is left, ``stop`` is set (an event, or a
+        function that says so), or ``seconds`` have passed (watch mode reads while no
+        file changes)."""
         started = time.monotonic()
         report = OcrReport()
         s = self.settings
@@ -268,9 +269,8 @@ class OcrPass:
         wrote = False
         try:
             for row in rows:
-                if (stop is not None and stop.is_set()) or (
-                    seconds is not None and time.monotonic() - started > seconds
-                ):
+                stopped = stop is not None and (stop.is_set() if isinstance(stop, threading.Event) else stop())
+                if stopped or (seconds is not None and time.monotonic() - started > seconds):
                     break
                 state.current = f"{row['unit_path']} · {row['locator']}"
                 try:

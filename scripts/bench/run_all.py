@@ -64,6 +64,8 @@ EXTRA_BENCHES: dict[str, list[str]] = {
     "soak_paced": ["scripts/soak.py", "--events", "1000", "--readers", "3", "--kills", "0", "--pause", "0.1"],
     "qa_locomo": ["scripts/eval_qa_locomo.py", "--sample", "60", "--json"],
     "ask_wall": ["scripts/bench_ask_wall.py", "--questions", "12", "--json"],
+    # issue 19: Tesseract vs RapidOCR (needs `pip install rapidocr-onnxruntime`)
+    "ocr": ["scripts/bench_ocr.py", "--json"],
     # issue 23: memory bandwidth, the default model's decode ceiling, and answers'
     # decode rate from the usage ledger as a fraction of it
     "bandwidth": ["scripts/bench_bandwidth.py", "--questions", "6", "--json"],
@@ -380,6 +382,8 @@ def render(figures: dict[str, dict]) -> str:
             ]
     if "bandwidth" in figures:
         lines += render_bandwidth(figures["bandwidth"])
+    if "ocr" in figures:
+        lines += render_ocr(figures["ocr"])
     if "soak" in figures or "soak_paced" in figures:
         lines += render_soak(figures)
     for extra in figures.get("extra", []):
@@ -434,6 +438,47 @@ def render_bandwidth(f: dict) -> list[str]:
         if f.get("_note"):
             lines += [f["_note"], ""]
     return lines
+
+
+def render_ocr(f: dict) -> list[str]:
+    languages = "+".join(f["languages"])
+    lines = [
+        "## OCR engines (`scripts/bench_ocr.py`)",
+        "",
+        f"{f['pages']} pages typeset from known text (letters and receipts in English, French, Italian, German and"
+        " Spanish, two fonts), each read by both engines with Satchel's default languages"
+        f" ({languages}) at once. Clean: 300 dpi, as a flatbed scan. Phone-like: 150 dpi, rotated 2°, blurred,"
+        " Gaussian noise, JPEG quality 60. CER: edit distance to the known text over its length, whitespace"
+        f" collapsed. Pages read one after the other, engine loaded once; run on {f.get('_date', '?')} on"
+        f" {f.get('_machine', '?')}: `{f.get('_command', 'scripts/bench_ocr.py --json')}`.",
+        "",
+        "| engine | CER clean | CER phone-like | pages/s clean | pages/s phone-like | installed |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in ("tesseract", "rapidocr"):
+        if name not in f:
+            continue
+        e = f[name]
+        size = f.get("install_bytes", {}).get(name)
+        mb = f"{size / 1e6:.0f} MB" if size else "?"
+        lines.append(
+            f"| {name} | {e['cer']['clean']:.2%} | {e['cer']['phone']:.2%} | {e['pages_per_s']['clean']} |"
+            f" {e['pages_per_s']['phone']} | {mb} |"
+        )
+    lines += ["", "CER by language (clean / phone-like):", "", "| engine | " + " | ".join(LANGS) + " |"]
+    lines.append("| --- |" + " --- |" * len(LANGS))
+    for name in ("tesseract", "rapidocr"):
+        if name in f:
+            cer = f[name]["cer"]
+            cells = [f"{cer[f'clean_{lang}']:.1%} / {cer[f'phone_{lang}']:.1%}" for lang in LANGS]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if "_note" in f:
+        lines += [f["_note"], ""]
+    return lines
+
+
+LANGS = ("en", "fr", "it", "de", "es")
 
 
 def render_qa(f: dict) -> list[str]:
