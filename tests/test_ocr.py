@@ -539,3 +539,33 @@ def test_watch_reads_images_between_file_events(fake_app: Any, tmp_path: Path) -
         thread.join(timeout=30)
     assert (2, 2) in seen and (1, 1) in seen
     assert "31.50" in search_texts(fake_app, "trattoria pizzas")[0][2]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_tui_sync_shows_ocr_progress_after_the_text(fake_app: Any, tmp_path: Path) -> None:
+    from assistant.tui.app import create_app
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scanned_pdf(docs / "scan.pdf", BOILER, INVOICE)
+    (docs / "note.md").write_text("The spare key is under the blue flower pot.\n")
+    fake_app.add_source(docs)
+    app = create_app(fake_app)
+    texts: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.start_sync(None, "all sources")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            await pilot.pause(0.05)
+            if not texts or texts[-1] != app.sync_text:
+                texts.append(app.sync_text)
+            if app.sync_text.startswith("OCR: 2 read"):
+                break
+    assert any(t.startswith("synced all sources: 2 added") for t in texts), texts
+    assert texts[-1].startswith("OCR: 2 read, 0 from the cache, 0 errors"), texts
+    assert "Weber" in search_texts(fake_app, "pressure valve engineer")[0][2]

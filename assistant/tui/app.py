@@ -24,6 +24,8 @@ from textual.reactive import reactive
 
 from assistant.core import Satchel
 from assistant.errors import SatchelError
+from assistant.ingest.ocr_pass import OcrProgress, OcrReport
+from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
 from assistant.sync import Progress, SyncReport
 from assistant.tui.chat import ChatScreen
 from assistant.tui.commands import SatchelCommands
@@ -290,6 +292,53 @@ class SatchelApp(App[None]):
             self.call_from_thread(self._sync_failed, f"unexpected error: {exc}")
             return
         self.call_from_thread(self._sync_done, report, label)
+        self._ocr_work()
+
+    def _ocr_work(self) -> None:
+        """After the text (searchable now): images and scanned pages, with their own
+        progress and ETA; stopped between two images when the app quits."""
+        writer = self.writer()
+        try:
+            state = writer.ocr_state()
+        except SatchelError:
+            return
+        if not state["enabled"] or not state["pending"]:
+            return
+        last = 0.0
+
+        def progress(p: OcrProgress) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last < PROGRESS_INTERVAL_S and p.fraction < 1:
+                return
+            last = now
+            text = f"OCR: {p.done}/{p.total} images and scanned pages · {format_eta(p.eta_seconds)}"
+            self.call_from_thread(self._sync_progress, p.fraction, text)
+
+        self.call_from_thread(self._ocr_started)
+        try:
+            report = writer.ocr(progress, stop=self._quitting)
+        except SatchelError as exc:
+            self.call_from_thread(self._sync_failed, f"OCR: {exc}")
+            return
+        if self._quitting.is_set():
+            return
+        self.call_from_thread(self._ocr_done, report)
+
+    def _ocr_started(self) -> None:
+        self.syncing = True
+        self.sync_fraction = 0.0
+        self.sync_text = "reading images and scanned pages (OCR)…"
+        self._set_state(activity="OCR…")
+
+    def _ocr_done(self, report: OcrReport) -> None:
+        self.syncing = False
+        self.sync_fraction = -1.0
+        summary = ocr_summary_line(report.as_json()) or "OCR: nothing to read"
+        self.sync_text = summary
+        self._set_state(activity="")
+        self.notify(summary, severity="warning" if report.errors else "information", markup=False)
+        self.refresh_sources()
 
     def _sync_progress(self, fraction: float, text: str) -> None:
         self.sync_fraction = fraction
