@@ -38,6 +38,7 @@ from assistant import crypto, db, store_usage
 from assistant.errors import EncryptionError, SatchelError, SourceError, StoreError
 from assistant.fileio import atomic_file, leftover_temps
 from assistant.forgotten import document_digests, person_digest
+from assistant.ingest import ocr_store
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -433,6 +434,8 @@ def forget(
                     part = turns[start : start + 500]
                     conn.execute(f"DELETE FROM turns WHERE id IN ({','.join('?' * len(part))})", part)
                 conn.execute("DELETE FROM conversations WHERE id NOT IN (SELECT conversation_id FROM turns)")
+                # text read by OCR from erased images goes too (cached by digest)
+                ocr_store.purge_orphans(conn)
                 report.turns = len(turns)
                 store.bump_generation()
                 # FTS5 keeps deleted words in its old segments until they merge: rewrite

@@ -569,3 +569,20 @@ async def test_tui_sync_shows_ocr_progress_after_the_text(fake_app: Any, tmp_pat
     assert any(t.startswith("synced all sources: 2 added") for t in texts), texts
     assert texts[-1].startswith("OCR: 2 read, 0 from the cache, 0 errors"), texts
     assert "Weber" in search_texts(fake_app, "pressure valve engineer")[0][2]
+
+
+def test_forget_erases_the_text_ocr_read(fake_app: Any, tmp_path: Path) -> None:
+    from assistant.ops import forget
+
+    archive = whatsapp_zip(tmp_path / "WhatsApp Chat with Marco Bianchi.zip")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page_image(RECEIPT).save(docs / "kept.png")
+    fake_app.add_source(archive)
+    fake_app.add_source(docs)
+    fake_app.sync(ocr=True)
+    assert fake_app.store.scalar("SELECT count(*) FROM ocr_cache") == 2
+    forget(fake_app, person="Marco Bianchi")
+    assert fake_app.store.scalar("SELECT count(*) FROM ocr_tasks") == 1
+    (kept,) = fake_app.store.query("SELECT c.text FROM ocr_cache c JOIN ocr_tasks t ON t.digest = c.digest")
+    assert fake_app.store.scalar("SELECT count(*) FROM ocr_cache") == 1 and "31.50" in kept["text"]

@@ -94,3 +94,13 @@ def cache_text(conn: sqlite3.Connection, digest: str, config: str, text: str, se
         "INSERT OR REPLACE INTO ocr_cache(digest, config, text, seconds, at) VALUES (?,?,?,?,datetime('now'))",
         (digest, config, text, seconds),
     )
+
+
+def purge_orphans(conn: sqlite3.Connection) -> int:
+    """Drop cached texts no stored document's image has any more: after `satchel
+    forget`, the text read from an erased photo must not stay behind in the cache.
+    (A moved file's text is cached again when its new place is read.)"""
+    cur = conn.execute(
+        "DELETE FROM ocr_cache WHERE digest NOT IN (SELECT digest FROM ocr_tasks WHERE digest IS NOT NULL)"
+    )
+    return int(cur.rowcount or 0)
