@@ -586,3 +586,49 @@ def test_forget_erases_the_text_ocr_read(fake_app: Any, tmp_path: Path) -> None:
     assert fake_app.store.scalar("SELECT count(*) FROM ocr_tasks") == 1
     (kept,) = fake_app.store.query("SELECT c.text FROM ocr_cache c JOIN ocr_tasks t ON t.digest = c.digest")
     assert fake_app.store.scalar("SELECT count(*) FROM ocr_cache") == 1 and "31.50" in kept["text"]
+
+
+def test_telegram_photos_are_read_and_attached_to_their_message(fake_app: Any, tmp_path: Path) -> None:
+    from connectors.chat import TelegramConnector
+
+    export = tmp_path / "ChatExport_2024-05-03"
+    (export / "photos").mkdir(parents=True)
+    page_image(RECEIPT).convert("RGB").save(export / "photos" / "photo_1@02-05-2024_20-42-11.jpg", "JPEG")
+    result = {
+        "name": "Marco Bianchi",
+        "type": "personal_chat",
+        "id": 4242,
+        "messages": [
+            {"id": 1, "type": "message", "date": "2024-05-02T20:41:00", "from": "Marco Bianchi", "text": "the bill"},
+            {
+                "id": 2,
+                "type": "message",
+                "date": "2024-05-02T20:42:11",
+                "from": "Marco Bianchi",
+                "photo": "photos/photo_1@02-05-2024_20-42-11.jpg",
+                "text": "",
+            },
+        ],
+    }
+    (export / "result.json").write_text(json.dumps(result))
+    items = list(TelegramConnector().iter_documents(export / "result.json"))
+    (photo,) = [d for d in items if isinstance(d, Document) and d.images]
+    assert photo.author == "Marco Bianchi" and photo.images[0].locator.endswith("photo_1@02-05-2024_20-42-11.jpg")
+    fake_app.add_source(export / "result.json")
+    report = fake_app.sync(ocr=True)
+    assert report.ocr is not None and report.ocr["read"] == 1, report.ocr
+    hit = fake_app.search("trattoria receipt total", k=5, auto_filters=False).results[0]
+    assert hit.kind == "chat" and "31.50" in hit.snippet and hit.title == "Telegram: Marco Bianchi"
+
+
+def test_tif_screenshots_attached_to_a_real_outlook_message_are_read(fake_app: Any) -> None:
+    sample = CORPORA / "email" / "msg-extractor" / "example-msg-files" / "unicode.msg"
+    assert sample.is_file()
+    fake_app.add_source(sample)
+    report = fake_app.sync(ocr=True)
+    assert report.ocr is not None and report.ocr["errors"] == 0 and report.ocr["read"] == 2, report.ocr
+    texts = {r["title"]: r["text"] for r in fake_app.store.query("SELECT title, text FROM documents")}
+    # screenshots of an IDE: its menu bar is read in both
+    assert "Refactoring" in texts["raised value error.tif"] and "Refactoring" in texts["import OleFileIO.tif"]
+    hit = fake_app.search("Refactoring Navigate Pydev", k=5, auto_filters=False).results[0]
+    assert hit.kind == "email" and hit.title.endswith(".tif")

@@ -12,12 +12,12 @@ the exporting computer's wall clock, taken as local time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import KIND_CHAT, MIN_IMAGE_BYTES, Connector, Document, ImageRef, ItemError, is_image_name
 from connectors.chat.common import (
     ChatExportError,
     ChatMessage,
@@ -222,6 +222,7 @@ class TelegramConnector(Connector):
             raise ChatExportError(
                 f'not a Telegram export: {path.name} has neither "messages" nor "chats": {{"list": [...]}}'
             )
+        photos = _photos_beside(path.parent)
         used_keys: set[str] = set()
         for index, chat in enumerate(chats):
             where = str(path)
@@ -248,4 +249,31 @@ class TelegramConnector(Connector):
                 title=platform_title("Telegram", str(name)),
                 time_zone="UTC" if instants else "local",
                 extra={"chat_type": chat.get("type")} if chat.get("type") else None,
+                media_image=photos,
             )
+
+
+def _photos_beside(folder: Path) -> Callable[[str, str], ImageRef | None]:
+    """The photos of an export made with "Photos" ticked: ``photos/`` and ``files/``
+    beside result.json (``chats/chat_N/photos/`` in an account export), found by the
+    file name the message gives; listed once, on the first photo asked for."""
+    found: dict[str, Path] | None = None
+
+    def lookup(name: str, locator: str) -> ImageRef | None:
+        nonlocal found
+        if not is_image_name(name):
+            return None
+        if found is None:
+            found = {}
+            for pattern in ("photos/*", "files/*", "chats/*/photos/*", "chats/*/files/*"):
+                for file in sorted(folder.glob(pattern)):
+                    found.setdefault(file.name, file)
+        image = found.get(name)
+        try:
+            if image is None or not image.is_file() or image.stat().st_size < MIN_IMAGE_BYTES:
+                return None
+        except OSError:
+            return None
+        return ImageRef(locator=locator, kind="file", path=str(image))
+
+    return lookup
