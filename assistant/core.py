@@ -309,6 +309,12 @@ class Satchel:
         pass_ = OcrPass(self.store, self.serving_embedder, self.index, s, options)
         return pass_.run(progress, stop=stop, seconds=seconds)
 
+    def ocr_pending(self) -> int:
+        """Images and scanned pages the OCR pass would read now (no engine check)."""
+        from assistant.ingest import ocr_store
+
+        return ocr_store.pending_count(self.store.conn, self.settings.ocr_min_page_chars)
+
     def ocr_state(self) -> dict[str, Any]:
         """OCR on or off (and how to turn it on), and its tasks by state."""
         from assistant.ingest import ocr_store

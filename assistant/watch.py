@@ -169,7 +169,12 @@ def _read_images(
             log.info("OCR: %d/%d images and scanned pages read%s", p.done, p.total, eta)
 
     try:
-        report = app.ocr(progress, wait=True, stop=lambda: stop.is_set() or collector.pending(), seconds=60)
+        # a cheap read first: the writer lock is taken only when there is work, so
+        # another writer (`satchel index`, the TUI's sync) is not kept waiting for nothing
+        if app.ocr_pending() == 0:
+            return False
+        # slices of 20 s at most: another writer waits for the lock at most that long
+        report = app.ocr(progress, wait=True, stop=lambda: stop.is_set() or collector.pending(), seconds=20)
     except SatchelError as exc:
         log.error("OCR failed: %s", exc)
         return False

@@ -175,6 +175,19 @@ def test_multi_frame_images_read_every_frame_under_the_limit() -> None:
     assert MAX_FRAMES < 1000
 
 
+def test_iphone_heic_photos_are_read(fake_app: Any, tmp_path: Path) -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    docs = tmp_path / "photos"
+    docs.mkdir()
+    page_image(RECEIPT).convert("RGB").save(docs / "IMG_0042.HEIC", "HEIF", quality=90)
+    fake_app.add_source(docs)
+    report = fake_app.sync(ocr=True)
+    assert report.ocr is not None and report.ocr["read"] == 1 and report.ocr["errors"] == 0, report.ocr
+    assert "31.50" in search_texts(fake_app, "trattoria pizzas")[0][2]
+
+
 def test_clean_ocr_text_joins_hyphenated_words_and_squeezes_blank_lines() -> None:
     assert clean_ocr_text("a  rep-\nort\n\n\n\nend \x0c") == "a report\n\nend"
 

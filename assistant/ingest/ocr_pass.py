@@ -232,8 +232,7 @@ class OcrPass:
         self._file_digests: dict[str, str] = {}
 
     def pending(self) -> int:
-        where, params = ocr_store.pending_filter(self.settings.ocr_min_page_chars)
-        return int(self.store.scalar(f"SELECT count(*) FROM ocr_tasks t WHERE {where}", params) or 0)
+        return ocr_store.pending_count(self.store.conn, self.settings.ocr_min_page_chars)
 
     def run(
         self,

@@ -69,11 +69,16 @@ def pending_filter(min_page_chars: int) -> tuple[str, tuple[Any, ...]]:
     return "t.state = 'pending' AND t.text_chars < ?", (max(1, min_page_chars),)
 
 
+def pending_count(conn: sqlite3.Connection, min_page_chars: int) -> int:
+    """Tasks the pass would read now (one indexed query: watch mode asks often)."""
+    where, params = pending_filter(min_page_chars)
+    return int(conn.execute(f"SELECT count(*) FROM ocr_tasks t WHERE {where}", params).fetchone()[0])
+
+
 def counts(conn: sqlite3.Connection, min_page_chars: int) -> dict[str, int]:
     """Tasks by state: pending (to read with the current settings), done, error,
     skipped (PDF pages with enough text under the current threshold)."""
-    where, params = pending_filter(min_page_chars)
-    pending = conn.execute(f"SELECT count(*) FROM ocr_tasks t WHERE {where}", params).fetchone()[0]
+    pending = pending_count(conn, min_page_chars)
     rows = dict(conn.execute("SELECT state, count(*) FROM ocr_tasks GROUP BY state").fetchall())
     return {
         "pending": int(pending),
