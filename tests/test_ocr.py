@@ -645,3 +645,22 @@ def test_tif_screenshots_attached_to_a_real_outlook_message_are_read(fake_app: A
     assert "Refactoring" in texts["raised value error.tif"] and "Refactoring" in texts["import OleFileIO.tif"]
     hit = fake_app.search("Refactoring Navigate Pydev", k=5, auto_filters=False).results[0]
     assert hit.kind == "email" and hit.title.endswith(".tif")
+
+
+def test_an_image_over_the_worker_memory_limit_is_a_per_item_error(fake_app: Any, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from PIL import Image
+
+    docs = tmp_path / "big"
+    docs.mkdir()
+    # 56 MP, under the pixel limit: 168 MB decoded, over a worker held to 120 MB
+    Image.new("RGB", (7000, 8000), "white").save(docs / "poster.png")
+    fake_app.settings = replace(fake_app.settings, ocr_memory_mb=120)
+    fake_app.add_source(docs)
+    started = time.monotonic()
+    report = fake_app.sync(ocr=True)
+    assert time.monotonic() - started < 60
+    assert report.ocr is not None and report.ocr["errors"] == 1, report.ocr
+    reason = report.ocr["error_list"][0]["reason"]
+    assert "memory" in reason, reason
