@@ -16,10 +16,10 @@ An image that cannot be read becomes a per-item error and the pass goes on.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -328,23 +328,12 @@ class OcrPass:
             "languages": list(self.settings.ocr_languages),
             "timeout": self.settings.ocr_page_seconds,
         }
-        temp: Path | None = None
-        try:
-            if ref.get("kind") == "bytes":
-                # the worker reads a private temporary file: bytes never go through a shell
-                folder = self.settings.home / "tmp"
-                folder.mkdir(mode=0o700, exist_ok=True)
-                temp = folder / f"ocr-{os.getpid()}-{row['id']}.img"
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data or b"")
-                request["path"] = str(temp)
-            started = time.monotonic()
-            reply = worker.read(request, self.settings.ocr_page_seconds)
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
+        if ref.get("kind") == "bytes":
+            # sent through the pipe, never written to disk: with an encrypted store,
+            # an attachment's bytes must not lie in a plain file even for a moment
+            request["data"] = base64.b64encode(data or b"").decode("ascii")
+        started = time.monotonic()
+        reply = worker.read(request, self.settings.ocr_page_seconds)
         if "error" in reply:
             raise OcrImageError(str(reply["error"]))
         text = str(reply.get("text") or "")

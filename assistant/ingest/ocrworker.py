@@ -11,13 +11,14 @@ never unpickles what a process reading hostile files sends it).
 
 - request: ``{"kind": "file"|"pdf-page"|"zip-member"|"bytes", "path": ..., "page": n,
   "member": name, "engine": name, "languages": [...], "timeout": seconds}``
-  (``bytes``: ``path`` is a temporary file the parent wrote and deletes);
+  (``bytes``: the image itself, base64 in ``data``: never written to disk);
 - reply: ``{"text": ..., "frames": n, "seconds": s}`` or ``{"error": reason}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -71,7 +72,12 @@ def frames_of(request: dict[str, Any]) -> list[Any]:
         return [render_pdf_page(path, int(request.get("page") or 1))]
     if kind == "zip-member":
         return load_frames(read_member(path, str(request.get("member") or "")))
-    if kind in ("file", "bytes"):
+    if kind == "bytes":
+        encoded = str(request.get("data") or "")
+        if len(encoded) > (MAX_IMAGE_BYTES + 2) // 3 * 4 + 4:
+            raise OcrImageError(f"the image is over the {MAX_IMAGE_BYTES // 1024**2} MB limit")
+        return load_frames(base64.b64decode(encoded))
+    if kind == "file":
         return load_frames(read_capped(path))
     raise OcrImageError(f"unknown image kind {kind!r}")
 
