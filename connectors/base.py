@@ -70,7 +70,9 @@ class ImageRef:
     - ``"file"``: the file at ``path``;
     - ``"pdf-page"``: page ``page`` (1-based) of the PDF at ``path``;
     - ``"zip-member"``: the member ``member`` of the zip archive at ``path``;
-    - ``"bytes"``: ``data``, carried by the item itself (an email attachment).
+    - ``"bytes"``: ``data``, carried by the item itself (an email attachment);
+    - ``"pdf-bytes"``: ``data`` is a scanned PDF (an email attachment without text
+      layer), whose first pages are read.
 
     ``locator`` is what a citation of the OCR'd text shows ("page 3", a message's
     time and the photo's name). ``text_chars`` is how much text the page already has

@@ -458,6 +458,28 @@ def test_email_image_attachment_is_read(fake_app: Any, tmp_path: Path) -> None:
     assert fake_app.store.scalar("SELECT count(*) FROM ocr_tasks WHERE data IS NOT NULL") == 0
 
 
+def test_scanned_pdf_attached_to_an_email_is_read(fake_app: Any, tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["From"] = "Studio Legale Neri <studio@example.org>"
+    message["To"] = "me@example.org"
+    message["Subject"] = "Signed contract"
+    message["Date"] = "Fri, 03 May 2024 11:00:00 +0200"
+    message["Message-ID"] = "<contract-1@example.org>"
+    message.set_content("The signed copy is attached.")
+    pdf = scanned_pdf(tmp_path / "contract.pdf", BOILER, INVOICE).read_bytes()
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename="contract-signed.pdf")
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "contract.eml").write_bytes(bytes(message))
+    fake_app.add_source(mail)
+    report = fake_app.sync(ocr=True)
+    assert report.ocr is not None and report.ocr["read"] == 1 and report.ocr["errors"] == 0, report.ocr
+    (text,) = [
+        r["text"] for r in fake_app.store.query("SELECT text FROM documents WHERE title = 'contract-signed.pdf'")
+    ]
+    assert "Jonas Weber" in text and "418 euros" in text  # both pages
+
+
 def test_a_corpus_pdf_made_of_images_goes_through_without_error(fake_app: Any, tmp_path: Path) -> None:
     sample = CORPORA / "pdf" / "py-pdf-sample-files" / "019-grayscale-image" / "grayscale-image.pdf"
     assert sample.is_file()

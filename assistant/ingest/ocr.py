@@ -37,6 +37,9 @@ MAX_FRAMES = 50
 # OCR works on at most this many pixels on the long side: beyond, text is large
 # enough to read after downscaling and time and memory grow for nothing.
 MAX_SIDE = 4000
+# Pages read from a scanned PDF attached to an email (the rest is left out: the
+# time limit of one OCR request covers this many pages).
+MAX_PDF_BYTES_PAGES = 10
 # Image bytes read at most (an email attachment, a zip member).
 MAX_IMAGE_BYTES = 60 * 1024**2
 
@@ -230,6 +233,20 @@ def render_pdf_page(source: str | bytes, page: int, dpi: int = 300) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001
         raise OcrImageError(f"page {page} cannot be rendered ({type(exc).__name__}: {exc})") from None
+    finally:
+        pdf.close()
+
+
+def pdf_page_count(data: bytes, limit: int | None = None) -> int:
+    """Pages of a PDF given as bytes, at most ``limit`` (MAX_PDF_BYTES_PAGES)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except Exception as exc:  # noqa: BLE001
+        raise OcrImageError(f"the PDF cannot be rendered ({exc})") from None
+    try:
+        return min(len(pdf), MAX_PDF_BYTES_PAGES if limit is None else limit)
     finally:
         pdf.close()
 

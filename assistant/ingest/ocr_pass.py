@@ -38,7 +38,7 @@ from assistant.chunking import ChunkingOptions, chunk_document
 from assistant.embed import Embedder
 from assistant.index import VectorIndex
 from assistant.ingest import ocr_store
-from assistant.ingest.ocr import MAX_IMAGE_BYTES, OcrImageError, engine_status, thread_env
+from assistant.ingest.ocr import MAX_IMAGE_BYTES, MAX_PDF_BYTES_PAGES, OcrImageError, engine_status, thread_env
 from assistant.settings import Settings
 from assistant.store import Store
 from connectors.base import Document, Section
@@ -299,7 +299,7 @@ class OcrPass:
     def _digest(self, ref: dict[str, Any], row: Any, data: bytes | None) -> str:
         kind, path = ref.get("kind"), str(ref.get("path") or "")
         try:
-            if kind == "bytes":
+            if kind in ("bytes", "pdf-bytes"):
                 return hashlib.sha256(data or b"").hexdigest()
             if kind == "zip-member":
                 return _sha256_member(path, str(ref.get("member") or ""))
@@ -328,12 +328,16 @@ class OcrPass:
             "languages": list(self.settings.ocr_languages),
             "timeout": self.settings.ocr_page_seconds,
         }
-        if ref.get("kind") == "bytes":
+        time_limit = self.settings.ocr_page_seconds
+        if ref.get("kind") in ("bytes", "pdf-bytes"):
             # sent through the pipe, never written to disk: with an encrypted store,
             # an attachment's bytes must not lie in a plain file even for a moment
             request["data"] = base64.b64encode(data or b"").decode("ascii")
+        if ref.get("kind") == "pdf-bytes":
+            time_limit *= MAX_PDF_BYTES_PAGES  # one request reads all its pages
+            request["timeout"] = self.settings.ocr_page_seconds
         started = time.monotonic()
-        reply = worker.read(request, self.settings.ocr_page_seconds)
+        reply = worker.read(request, time_limit)
         if "error" in reply:
             raise OcrImageError(str(reply["error"]))
         text = str(reply.get("text") or "")

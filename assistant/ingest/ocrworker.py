@@ -9,9 +9,10 @@ pytesseract, inherits the limit.
 Protocol: one JSON object per line on stdin, one per line on stdout (the parent
 never unpickles what a process reading hostile files sends it).
 
-- request: ``{"kind": "file"|"pdf-page"|"zip-member"|"bytes", "path": ..., "page": n,
+- request: ``{"kind": "file"|"pdf-page"|"zip-member"|"bytes"|"pdf-bytes", "path": ..., "page": n,
   "member": name, "engine": name, "languages": [...], "timeout": seconds}``
-  (``bytes``: the image itself, base64 in ``data``: never written to disk);
+  (``bytes``: the image itself, base64 in ``data``: never written to disk;
+  ``pdf-bytes``: a scanned PDF the same way, its first MAX_PDF_BYTES_PAGES pages);
 - reply: ``{"text": ..., "frames": n, "seconds": s}`` or ``{"error": reason}``.
 """
 
@@ -32,6 +33,7 @@ from assistant.ingest.ocr import (
     clean_ocr_text,
     load_frames,
     make_engine,
+    pdf_page_count,
     render_pdf_page,
 )
 
@@ -72,11 +74,14 @@ def frames_of(request: dict[str, Any]) -> list[Any]:
         return [render_pdf_page(path, int(request.get("page") or 1))]
     if kind == "zip-member":
         return load_frames(read_member(path, str(request.get("member") or "")))
-    if kind == "bytes":
+    if kind in ("bytes", "pdf-bytes"):
         encoded = str(request.get("data") or "")
         if len(encoded) > (MAX_IMAGE_BYTES + 2) // 3 * 4 + 4:
-            raise OcrImageError(f"the image is over the {MAX_IMAGE_BYTES // 1024**2} MB limit")
-        return load_frames(base64.b64decode(encoded))
+            raise OcrImageError(f"the file is over the {MAX_IMAGE_BYTES // 1024**2} MB limit")
+        data = base64.b64decode(encoded)
+        if kind == "bytes":
+            return load_frames(data)
+        return [render_pdf_page(data, page) for page in range(1, pdf_page_count(data) + 1)]
     if kind == "file":
         return load_frames(read_capped(path))
     raise OcrImageError(f"unknown image kind {kind!r}")

@@ -1157,6 +1157,10 @@ def _is_text_bearing(att: _Attachment) -> bool:
     return by_name and (att.content_type in _GENERIC_TYPES or att.content_type.startswith("text/"))
 
 
+def _is_pdf(att: _Attachment) -> bool:
+    return att.content_type in ("application/pdf", "application/x-pdf") or att.filename.lower().endswith(".pdf")
+
+
 def _is_image(att: _Attachment) -> bool:
     """A picture OCR may read: by content type, or by name when the type is generic."""
     if att.content_type.startswith("image/"):
@@ -1220,6 +1224,22 @@ def _attachment_documents(
     data = part_bytes(att.part)
     text = attachment_text(data, att.content_type, att.filename, _charset(att.part))
     if not text or not text.strip():
+        if _is_pdf(att) and data[:1024].find(b"%PDF") >= 0:
+            # a scanned PDF (no text layer): its pages are read by the OCR pass
+            return [
+                Document(
+                    key=key,
+                    kind=KIND_EMAIL,
+                    title=att.filename,
+                    text="",
+                    author=parent.author,
+                    participants=list(parent.participants),
+                    timestamp=parent.timestamp,
+                    metadata={**meta_base, "scanned": True},
+                    parent_key=parent.key,
+                    images=[ImageRef(locator=att.filename, kind="pdf-bytes", data=data)],
+                )
+            ]
         return []
     return [
         Document(
