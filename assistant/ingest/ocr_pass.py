@@ -45,6 +45,8 @@ from connectors.base import Document, Section
 
 # Seconds a new worker may take to start (an interpreter, Pillow, the engine).
 WORKER_START_SECONDS = 30.0
+# The index file is saved at least this often during a long pass.
+INDEX_SAVE_SECONDS = 60.0
 
 
 @dataclass
@@ -266,6 +268,7 @@ class OcrPass:
             self.index.open(self.store)
         worker = OcrWorker(s.ocr_memory_mb)
         wrote = False
+        saved = time.monotonic()
         try:
             for row in rows:
                 stopped = stop is not None and (stop.is_set() if isinstance(stop, threading.Event) else stop())
@@ -284,11 +287,16 @@ class OcrPass:
                     report.chunks += self._add(row, text, digest)
                     wrote = True
                 state.done += 1
+                if wrote and time.monotonic() - saved > INDEX_SAVE_SECONDS:
+                    # readers load a current index file instead of each rebuilding one
+                    # in memory while a long pass goes on
+                    self.index.save(self.store.generation())
+                    saved, wrote = time.monotonic(), False
                 if progress is not None:
                     progress(state)
         finally:
             worker.close()
-        if wrote:
+        if wrote or state.done:
             self.index.reshape(self.store)
             self.index.save(self.store.generation())
         report.left = self.pending()
