@@ -249,13 +249,26 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
     printer = None if (args.quiet or args.json) else ProgressPrinter()
     reembed_printer = None if (args.quiet or args.json) else ProgressPrinter(_reembedded_chunks)
     ocr_printer = None if (args.quiet or args.json) else ProgressPrinter(_ocr_images)
+    if printer is not None and ocr_printer is not None:
+        # the OCR pass starts once the text is in: end the sync's line first
+        sync_printer, ocr_line = printer, ocr_printer
+
+        def ocr_progress(p: Any) -> None:
+            if sync_printer.last:
+                sync_printer.done()
+                sync_printer.last = 0.0
+            ocr_line(p)
+
+        ocr_printer_call: Any = ocr_progress
+    else:
+        ocr_printer_call = ocr_printer
     report = app.sync(
         progress=printer,
         wait=args.wait,
         reembed=args.reembed,
         reembed_progress=reembed_printer,
         ocr=args.ocr,
-        ocr_progress=ocr_printer,
+        ocr_progress=ocr_printer_call,
     )
     log_index_report(report, args.command)
     if printer:
