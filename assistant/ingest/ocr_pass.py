@@ -166,7 +166,13 @@ class OcrWorker:
         if line is None:
             self.kill()
             raise OcrImageError("the OCR worker crashed reading it (over its memory limit?)")
-        reply: dict[str, Any] = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            self.kill()
+            raise OcrImageError("the OCR worker answered something unreadable")
         return reply
 
     def kill(self) -> None:

@@ -140,7 +140,10 @@ def serve(memory_mb: int) -> None:
                 os._exit(0)
 
     threading.Thread(target=idle_watch, daemon=True).start()
+    # replies go to the real stdout; anything a library prints goes to stderr, so it
+    # can never be taken for a reply
     out = sys.stdout
+    sys.stdout = sys.stderr
     for line in sys.stdin:
         last[0] = time.monotonic()
         try:
