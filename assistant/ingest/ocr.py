@@ -17,6 +17,7 @@ worker process that calls it (``ocrworker.py``). Nothing is imported at import t
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -82,16 +83,19 @@ TESSERACT_HINT = (
 RAPIDOCR_HINT = ".venv/bin/pip install rapidocr-onnxruntime, then run `satchel index`"
 
 
-def _tesseract_languages(binary: str) -> set[str]:
+# once per process and program: `status` (the TUI's sources screen) asks often
+@functools.lru_cache(maxsize=8)
+def _tesseract_languages(binary: str) -> frozenset[str]:
     import subprocess
 
     try:
         out = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=20, check=False).stdout
     except (OSError, subprocess.SubprocessError):
-        return set()
-    return {line.strip() for line in out.splitlines()[1:] if line.strip()}
+        return frozenset()
+    return frozenset(line.strip() for line in out.splitlines()[1:] if line.strip())
 
 
+@functools.lru_cache(maxsize=8)
 def _tesseract_version(binary: str) -> str:
     import subprocess
 
