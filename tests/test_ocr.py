@@ -601,7 +601,10 @@ async def test_tui_sync_shows_ocr_progress_after_the_text(fake_app: Any, tmp_pat
                 texts.append(app.sync_text)
             if app.sync_text.startswith("OCR: 2 read"):
                 break
-    assert any(t.startswith("synced all sources: 2 added") for t in texts), texts
+        notes = [str(n.message) for n in app._notifications]
+    # the text's summary first, then OCR's progress on the same line, then its summary
+    assert notes[0].startswith("synced all sources: 2 added") and notes[1].startswith("OCR: 2 read"), notes
+    assert any(t.startswith("OCR: 1/2 images and scanned pages") for t in texts), texts
     assert texts[-1].startswith("OCR: 2 read, 0 from the cache, 0 errors"), texts
     assert "Weber" in search_texts(fake_app, "pressure valve engineer")[0][2]
 
@@ -649,9 +652,9 @@ def test_telegram_photos_are_read_and_attached_to_their_message(fake_app: Any, t
     items = list(TelegramConnector().iter_documents(export / "result.json"))
     (photo,) = [d for d in items if isinstance(d, Document) and d.images]
     assert photo.author == "Marco Bianchi" and photo.images[0].locator.endswith("photo_1@02-05-2024_20-42-11.jpg")
-    fake_app.add_source(export / "result.json")
+    fake_app.add_source(export)  # the whole folder: the photo is read once, with its message
     report = fake_app.sync(ocr=True)
-    assert report.ocr is not None and report.ocr["read"] == 1, report.ocr
+    assert report.ocr is not None and report.ocr["read"] == 1 and report.ocr_queued == 1, report.ocr
     hit = fake_app.search("trattoria receipt total", k=5, auto_filters=False).results[0]
     assert hit.kind == "chat" and "31.50" in hit.snippet and hit.title == "Telegram: Marco Bianchi"
 
@@ -686,3 +689,19 @@ def test_an_image_over_the_worker_memory_limit_is_a_per_item_error(fake_app: Any
     assert report.ocr is not None and report.ocr["errors"] == 1, report.ocr
     reason = report.ocr["error_list"][0]["reason"]
     assert "memory" in reason, reason
+
+
+def test_photos_of_unpacked_chat_exports_are_read_once_with_their_message(fake_app: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    with zipfile.ZipFile(whatsapp_zip(tmp_path / "chat.zip")) as archive:
+        archive.extractall(folder)
+    page_image(INVOICE).save(folder / "scan-of-invoice.png")  # not a WhatsApp photo: read as a file
+    fake_app.add_source(folder)
+    report = fake_app.sync(ocr=True)
+    assert report.ocr is not None and report.ocr["read"] == 2, report.ocr
+    photos = fake_app.store.query("SELECT d.kind, t.locator FROM ocr_tasks t JOIN documents d ON d.id = t.document_id")
+    assert sorted((p["kind"], p["locator"]) for p in photos) == [
+        ("chat", "2024-05-02 20:42 · IMG-20240502-WA0003.jpg"),
+        ("file", "scan-of-invoice.png"),
+    ]
