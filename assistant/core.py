@@ -166,6 +166,7 @@ class Satchel:
             min_relevance=s.min_relevance,
             interpret=self.interpret if auto_filters else None,
             min_cited_coverage=s.min_cited_coverage,
+            min_answerable=s.min_answerable,
         )
 
     def close(self) -> None:

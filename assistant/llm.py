@@ -320,6 +320,41 @@ class LocalModel:
             if first is not None and count > 1 and end > first:
                 stats.generation_tokens_per_s = (count - 1) / (end - first)
 
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        """How likely the model's reply to ``messages``, whose last turn asks a yes/no
+        question, starts with "Yes" rather than "No": the two words' share of the
+        first token's probability. A conversation that repeats the one just answered
+        reuses its evaluated prompt, so only the new turn is read."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        llm = self.load()
+        prompt = self.format_chat(messages)
+        yes = self._first_tokens(("Yes", " Yes", "yes", "YES"))
+        no = self._first_tokens(("No", " No", "no", "NO"))
+        seen: list[Any] = []
+
+        def capture(input_ids: Any, scores: Any) -> Any:
+            if not seen:
+                seen.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        with self._lock:
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            llm.create_completion(
+                tokens, max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([capture])
+            )
+        if not seen:
+            return 0.5
+        logits = seen[0]
+        top = max(logits[yes].max(), logits[no].max())
+        p_yes, p_no = np.exp(logits[yes] - top).sum(), np.exp(logits[no] - top).sum()
+        return float(p_yes / (p_yes + p_no))
+
+    def _first_tokens(self, words: tuple[str, ...]) -> list[int]:
+        llm = self.load()
+        return sorted({llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})
+
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = 0

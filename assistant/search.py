@@ -154,9 +154,19 @@ class SearchOutcome:
 
 
 def query_terms(query: str) -> list[str]:
-    """Content words of a query, lower-cased, stop words dropped."""
+    """Content words of a query, lower-cased, stop words dropped: English ones, and
+    those of the query's own language when it is French, Italian, German or Spanish."""
+    from assistant.retrieval.stop_words import foreign_stop_words, stop_words_of
+
     words = [w.lower().strip(".'’-") for w in _WORD.findall(_PHRASE.sub(" ", query))]
+    # an elided article or preposition is its own word: "l'immeuble", "dell'affitto"
+    words = [w.split("'", 1)[1] if "'" in w and w.split("'", 1)[0] in foreign_stop_words() else w for w in words]
     kept = [w for w in words if w and w not in STOP_WORDS]
+    if any(w in foreign_stop_words() for w in kept):
+        from assistant.keyword_index import detect_language
+
+        foreign = stop_words_of(detect_language(query))
+        kept = [w for w in kept if w not in foreign]
     return kept or [w for w in words if w]
 
 
@@ -291,6 +301,14 @@ class Searcher:
             for rowid in found or ():  # unparsable: covers nothing
                 coverage[rowid] += terms.count(term) / len(terms)
         return coverage
+
+    def chunk_languages(self, chunk_ids: list[int]) -> dict[int, str]:
+        """The language each chunk was indexed in (assistant/keyword_index.py)."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.store.query(f"SELECT id, language FROM chunks WHERE id IN ({marks})", chunk_ids)  # noqa: S608
+        return {int(row[0]): str(row[1] or "") for row in rows}
 
     def mentions(self, word: str, chunk_ids: list[int]) -> bool:
         """Whether any of the chunks contains ``word`` (a word FTS5 cannot parse is not

@@ -87,3 +87,114 @@ def test_the_answerer_withdraws_an_answer_resting_on_someone_elses_words(fake_ap
         model=CannedModel("Caroline has been researching adoption agencies [1]."),  # type: ignore[arg-type]
     )
     assert right.answered, right.answer
+
+
+def test_declines_in_the_models_own_words_and_languages() -> None:
+    from assistant.answer.declines import is_decline
+
+    declines = [
+        "I could not find that in the documents.",
+        "The blood type of Sofia Rivera is not mentioned in the provided documents [1].",
+        "The documents do not contain the answer.",
+        "The price is not provided in the documents.",
+        "Les documents ne mentionnent pas le code.",
+        "Je n'ai pas trouvé cette information.",
+        "Non ho trovato informazioni su questo.",
+        "Il codice non è indicato nei documenti.",
+        "Ich konnte diese Information nicht finden.",
+        "Das wird in den Dokumenten nicht erwähnt.",
+        "No he encontrado nada sobre eso.",
+        "No se menciona en los documentos.",
+    ]
+    answers = [
+        "Towels are not provided [1].",
+        "Breakfast is not included in the price [1].",
+        "Das Frühstück ist nicht enthalten [1].",
+        "The key was not found until Monday [2].",
+        "Il n'a pas trouvé de place [1].",
+        "No, Melanie did not make the bowl [1].",
+        # the first sentence answers; a gap after it is no decline
+        "The invoice is €420 [1]. The documents do not say when it is due.",
+    ]
+    assert [text for text in declines if not is_decline(text)] == []
+    assert [text for text in answers if is_decline(text)] == []
+
+
+class JudgingModel:
+    """A canned answer, and a fixed yes-probability for the answerability check."""
+
+    name = "judging"
+
+    def __init__(self, answer: str, yes: float) -> None:
+        self.answer, self.yes = answer, yes
+        self.asked: list[list[dict[str, str]]] = []
+        self.streamed = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+        self.asked.append(messages)
+        return self.yes
+
+    def stream(self, messages, *, max_tokens, temperature, stats, should_stop=None, words_first=False):  # type: ignore[no-untyped-def]
+        self.streamed += 1
+        yield self.answer
+
+
+def test_the_model_is_asked_first_whether_its_sources_hold_the_answer(fake_app, tmp_path: Path) -> None:
+    from assistant.rag import ANSWERABLE_QUESTION, UNCONFIRMED_MESSAGE
+    from tests.test_core_unit import write
+
+    write(
+        tmp_path / "notes" / "seville.md",
+        "Welcome to the flat in Seville: Calle Betis 12, second floor. The Wi-Fi password is Triana2026.",
+    )
+    fake_app.add_source(tmp_path / "notes")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0, min_answerable=0.55)
+    answerer = fake_app.answerer()
+
+    unsure = JudgingModel("The key box code is 4471 [1].", yes=0.3)
+    declined = answerer.answer("What is the key box code of the flat in Seville?", model=unsure)  # type: ignore[arg-type]
+    assert not declined.answered and declined.answer == UNCONFIRMED_MESSAGE
+    assert unsure.streamed == 0  # declined before generating
+    assert declined.answerable == 0.3 and declined.as_json()["answerable"] == 0.3
+    # asked on the answer's own prompt, with the question appended to the last turn
+    asked = unsure.asked[0]
+    assert asked[-1]["content"].endswith(ANSWERABLE_QUESTION) and "Triana2026" in asked[-1]["content"]
+
+    sure = JudgingModel("The Wi-Fi password is Triana2026 [1].", yes=0.8)
+    answered = answerer.answer("What is the Wi-Fi password of the flat in Seville?", model=sure)  # type: ignore[arg-type]
+    assert answered.answered and sure.streamed == 1 and answered.answerable == 0.8
+
+    # off at 0, and skipped for a backend without probabilities (a server)
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_answerable=0.0)
+    off = fake_app.answerer().answer("What is the key box code of the flat in Seville?", model=unsure)  # type: ignore[arg-type]
+    assert off.answerable is None and unsure.streamed == 1
+
+
+def test_a_source_in_another_language_is_not_held_to_the_questions_words(fake_app, tmp_path: Path) -> None:
+    """An English question on a French letter shares no topic words with it; the
+    cited-coverage check withdrew right answers (multilingual check set: 11 of 28)."""
+    from tests.test_core_unit import CannedModel, write
+
+    write(
+        tmp_path / "mail" / "loyer.md",
+        "Madame, Monsieur, nous vous informons que le montant du loyer de janvier, charges comprises, "
+        "s'élève à 985,00 euros. Le prélèvement sera effectué le 5 janvier sur votre compte bancaire.",
+    )
+    fake_app.add_source(tmp_path / "mail")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(
+        fake_app.settings, min_relevance=-1.0, min_answerable=0.0, min_cited_coverage=0.25
+    )
+    question = "How much do we have to pay for the January rent with service charges?"
+    answer = fake_app.answerer().answer(question, model=CannedModel("The January rent is 985,00 euros [1]."))  # type: ignore[arg-type]
+    assert answer.answered, answer.answer
+    # the same answer to a question in the source's language is still held to its words
+    off_topic = fake_app.answerer().answer(
+        "Quel est le code de la porte du garage de l'immeuble ?",
+        model=CannedModel("Le code est 985,00 [1]."),  # type: ignore[arg-type]
+    )
+    assert not off_topic.answered

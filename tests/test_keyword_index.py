@@ -127,3 +127,21 @@ def test_a_store_made_before_is_migrated_to_the_new_keyword_index(tmp_path: Path
     store.conn.execute("DELETE FROM chunks WHERE id = 7")  # the delete trigger reads the new columns
     assert store.conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'rechnung'").fetchone()[0] == 0
     store.close()
+
+
+def test_a_questions_function_words_are_dropped_in_its_own_language() -> None:
+    """ "le", "de", "la" counted as topic words of a French question, so any French
+    source covered half of it (relevance floor and cited-coverage check)."""
+    from assistant.search import query_terms
+
+    assert query_terms("Quel est le code de la porte du garage de l'immeuble ?") == [
+        "code",
+        "porte",
+        "garage",
+        "immeuble",
+    ]
+    assert query_terms("Quanto costa l'affitto dell'appartamento?") == ["costa", "affitto", "appartamento"]
+    assert query_terms("Wann ist mein Termin beim Augenarzt in Kehl?") == ["termin", "augenarzt", "kehl"]
+    assert query_terms("¿Cuál es el número de vuelo a Sevilla?") == ["número", "vuelo", "sevilla"]
+    # English words that are function words elsewhere stay in an English question
+    assert query_terms("What did my son say about the fine?") == ["son", "say", "fine"]
