@@ -320,7 +320,7 @@ class LocalModel:
             if first is not None and count > 1 and end > first:
                 stats.generation_tokens_per_s = (count - 1) / (end - first)
 
-    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+    def yes_probability(self, messages: list[dict[str, str]], stats: GenerationStats | None = None) -> float:
         """How likely the model's reply to ``messages``, whose last turn asks a yes/no
         question, starts with "Yes" rather than "No": the two words' share of the
         first token's probability. A conversation that repeats the one just answered
@@ -341,9 +341,15 @@ class LocalModel:
 
         with self._lock:
             tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            started = time.perf_counter()
+            if stats is not None:  # what the check read: the meter counts it like an answer's prompt
+                stats.prompt_tokens = len(tokens)
+                stats.prompt_tokens_evaluated = len(tokens) - _common_prefix(list(llm._input_ids), tokens)
             llm.create_completion(
                 tokens, max_tokens=1, temperature=0.0, logits_processor=LogitsProcessorList([capture])
             )
+        if stats is not None:
+            stats.total_s = time.perf_counter() - started
         if not seen:
             return 0.5
         logits = seen[0]

@@ -349,14 +349,16 @@ class Answerer:
     def is_relevant(self, question: str, results: list[Result]) -> bool:
         return self.relevance(question, results) >= self.min_relevance
 
-    def answerable_probability(self, model: LocalModel, messages: list[dict[str, str]]) -> float | None:
+    def answerable_probability(
+        self, model: LocalModel, messages: list[dict[str, str]], stats: GenerationStats | None = None
+    ) -> float | None:
         """The model's yes-probability that the sources hold the answer, or None when
         the check is off or the backend gives no probabilities."""
         yes_probability = getattr(model, "yes_probability", None)
         if self.min_answerable <= 0 or yes_probability is None:
             return None
         asking = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + "\n\n" + ANSWERABLE_QUESTION}]
-        return float(yes_probability(asking))
+        return float(yes_probability(asking, stats))
 
     def build_messages(
         self, model: LocalModel, question: str, results: list[Result]
@@ -435,9 +437,11 @@ class Answerer:
         model = model or self.model_factory()
         messages, refs = self.build_messages(model, question, results)
         stats = GenerationStats(model=model.name, retrieval_s=retrieval_s)
-        answerable = self.answerable_probability(model, messages)
+        check = GenerationStats(model=model.name, retrieval_s=retrieval_s)
+        answerable = self.answerable_probability(model, messages, check)
         if answerable is not None and answerable < self.min_answerable:
-            unsure = Answer(question, UNCONFIRMED_MESSAGE, False, refs, stats, filters, query)
+            # the check's tokens are this reply's cost; no answer was generated
+            unsure = Answer(question, UNCONFIRMED_MESSAGE, False, refs, check, filters, query)
             unsure.applied_filters, unsure.answerable = applied, answerable
             return unsure
         pieces: list[str] = []

@@ -133,7 +133,7 @@ class JudgingModel:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def yes_probability(self, messages: list[dict[str, str]]) -> float:
+    def yes_probability(self, messages: list[dict[str, str]], stats: object = None) -> float:
         self.asked.append(messages)
         return self.yes
 

@@ -115,7 +115,9 @@ def test_ask_declines_without_evidence(sample_store: dict) -> None:
         ).stdout
     )
     assert data["answered"] is False
-    assert data["stats"] is None  # the model was not called
+    # declined by the relevance floor (no model call) or by the answerability check,
+    # which reads the prompt and generates nothing
+    assert data["stats"] is None or (data["stats"]["generated_tokens"] == 0 and data["answerable"] < 0.55)
 
 
 def test_status_json_contract(sample_store: dict) -> None:
