@@ -425,16 +425,20 @@ def render_bandwidth(f: dict) -> list[str]:
             "",
             f"Measured decode = **{fraction['all_cores']:.0%}** of the all-core ceiling"
             f" ({fraction['one_thread']:.0%} of the one-thread one). Mean time to the first token"
-            f" {d['mean_time_to_first_token_s']} s; load average {d['load_average_during']} during the answers.",
+            f" {d['mean_time_to_first_token_s']:.1f} s ({d['prompt_tokens'] // max(d['answers_generated'], 1):,}"
+            f" prompt tokens an answer); load average {d['load_average_during']} during the answers.",
             "",
             f"Energy ({', '.join(d['energy_method'])}): {d['energy_j_per_answer']} J per answer,"
-            f" {d['wh_per_1000_generated_tokens']} Wh per 1,000 generated tokens; {d['energy_wh']} Wh for the"
-            f" {d['answers_generated']} answers ≈ {d['electricity_cost']} {d['currency']} of electricity at"
-            f" {d['prices']['electricity_per_kwh']} {d['currency']}/kWh, against"
-            f" {d['cloud_equivalent_cost']} {d['currency']} for the same {d['prompt_tokens']:,} + {d['generated_tokens']:,}"
-            f" tokens at {d['prices']['cloud_price']} (estimates, not advice).",
+            f" {d['wh_per_1000_generated_tokens']} Wh per 1,000 generated tokens (prompt processing included);"
+            f" {d['energy_wh']} Wh for the {d['answers_generated']} answers ≈ {d['electricity_cost']:.6f}"
+            f" {d['currency']} of electricity at {d['prices']['electricity_per_kwh']} {d['currency']}/kWh, against"
+            f" {d['cloud_equivalent_cost']:.6f} {d['currency']} for the same {d['prompt_tokens']:,} +"
+            f" {d['generated_tokens']:,} tokens at the {d['prices']['cloud_price']}"
+            f" ({d['cloud_equivalent_cost'] / d['electricity_cost']:.0f}×; estimates, not advice).",
             "",
         ]
+        if f.get("_command"):
+            lines += [f"Command: `{f['_command']}`", ""]
         if f.get("_note"):
             lines += [f["_note"], ""]
     return lines
