@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
 from assistant.answer.attribution import Misattribution, misattribution
 from assistant.answer.calendar_words import calendar_names
 from assistant.answer.declines import is_decline
@@ -333,7 +334,9 @@ class Answerer:
         self.filters, self.applied = filters, []
         if self.interpret is not None:
             query, self.filters, self.applied = self.interpret(query, filters)
-        outcome = self.searcher.search(query, self.filters, k=self.answer_sources)
+        # a question whose answer is spread over many messages gets more of them
+        many = AGGREGATE_FACTOR if asks_for_many(question) else 1
+        outcome = self.searcher.search(query, self.filters, k=self.answer_sources * many)
         return query, outcome.results, time.perf_counter() - started
 
     def relevance(self, question: str, results: list[Result]) -> float:
@@ -464,6 +467,10 @@ class Answerer:
             cited |= attributed
         for ref in refs:
             ref.cited = ref.n in cited
+        if not declined and not cited:
+            # an answer that rests on no source, not even by its words, cannot be
+            # checked; the sources are listed for the person to read
+            text, declined = UNSUPPORTED_MESSAGE + " The model's answer cited none of them.", True
         if not declined and cited:
             # a grounding check: the sources the answer rests on must speak of what
             # was asked, not of something near it (the cabin's door code is no answer

@@ -198,3 +198,58 @@ def test_a_source_in_another_language_is_not_held_to_the_questions_words(fake_ap
         model=CannedModel("Le code est 985,00 [1]."),  # type: ignore[arg-type]
     )
     assert not off_topic.answered
+
+
+def test_questions_whose_answer_is_spread_over_many_messages_get_more_sources(fake_app, tmp_path: Path) -> None:
+    from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
+    from assistant.search import Filters
+    from tests.test_core_unit import write
+
+    many = [
+        "What books has John read?",
+        "List every invoice from Gamberini.",
+        "How many times did Joanna find new hiking trails?",
+        "Which weekly activities does Alma do?",
+        "What are Marta's hobbies?",
+        "Combien de fois Marco a-t-il appelé ?",
+        "Quante volte siamo andati al mare?",
+        "Wie oft war Jonas beim Training?",
+        "¿Cuántas veces llamó Nora?",
+    ]
+    one = [
+        "What is the door code of the cabin?",
+        "When did Caroline join the activist group?",
+        "Combien coûte une nuit à l'hôtel à Madrid ?",
+        "Quando si va alle terme?",
+        "Wann essen wir zusammen?",
+    ]
+    assert [q for q in many if not asks_for_many(q)] == []
+    assert [q for q in one if asks_for_many(q)] == []
+
+    for day in range(1, 13):
+        write(tmp_path / "notes" / f"day{day}.md", f"Day {day}: John read a chapter of book number {day}.")
+    fake_app.add_source(tmp_path / "notes")
+    fake_app.sync()
+    answerer = fake_app.answerer()
+    _, single, _ = answerer.retrieve("Which chapter did John read on day 3?", Filters())
+    _, spread, _ = answerer.retrieve("What books has John read?", Filters())
+    assert len(single) == answerer.answer_sources
+    assert len(spread) == answerer.answer_sources * AGGREGATE_FACTOR
+
+
+def test_an_answer_citing_no_source_is_withdrawn(fake_app, tmp_path: Path) -> None:
+    """A reply with no [n] whose words match no source cannot be checked
+    (multilingual check set: "Il Maggiolino giallo della mamma era il nome di un
+    animale domestico." was shown as an answer)."""
+    from tests.test_core_unit import CannedModel, write
+
+    write(tmp_path / "notes" / "car.md", "Mum's yellow Beetle was called Zitrone; she sold it in 1998.")
+    fake_app.add_source(tmp_path / "notes")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0, min_answerable=0.0)
+    answer = fake_app.answerer().answer(
+        "What was the name of Mum's yellow Beetle?",
+        model=CannedModel("It was the name of a pet."),  # type: ignore[arg-type]
+    )
+    assert not answer.answered and "cited none" in answer.answer
+    assert not any(s.cited for s in answer.sources)
