@@ -48,6 +48,11 @@ def test_no_check_without_exactly_one_of_the_chats_people_in_the_question() -> N
     assert check("What did Priya realize?", "Self-care is important [1].") is None
     # no words of its own beyond the question's: nothing to place
     assert check("Did Caroline realize that self-care is important?", "Yes [1].") is None
+    yes_line = "2023-05-25 13:22 Melanie: Yes, that one looks great!"
+    assert (
+        check("Did Caroline research adoption agencies?", "Yes, Caroline researched them [1].", CHUNK + "\n" + yes_line)
+        is None
+    )
 
 
 def test_a_tie_goes_to_the_person_asked() -> None:

@@ -29,10 +29,15 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # A line must share this many of the answer's own words to count as where it was read.
 # Chosen on LoCoMo-dev (scripts/tune_attribution.py, docs/retrieval.md): at 1, 57 % of
 # the adversarial questions of three conversations are caught for 6.0 % of answerable
-# ones withdrawn (the two others, not looked at while choosing: 48 % for 4.2 %); at 2,
+# ones withdrawn (the two others, not looked at while choosing: 47 % for 4.5 %); at 2,
 # 46 % for 2.3 % (36 % for 2.7 %). A wrongly withdrawn answer is right only some of the
 # time anyway, and the decline names the line and its sender, so 1 is kept.
 MIN_SHARED_WORDS = 1
+
+
+# "Yes, Melanie made the bowl": a reply word places nothing (the other person's "yes"
+# in a line about something else withdrew a right answer on LoCoMo-dev)
+_REPLY_WORDS = frozenset("yes yeah yep nope oui sì si ja nein sí".split())
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def _forms(text: str, language: str) -> set[str]:
     from assistant.keyword_index import search_form
     from assistant.search import STOP_WORDS
 
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1]
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and w not in _REPLY_WORDS and len(w) > 1]
     return set(search_form(" ".join(words), language).split())
 
 
