@@ -460,6 +460,13 @@ class Answerer:
             if on_token is not None:
                 on_token(text)
         raw = "".join(pieces).strip()
+        if answerable is not None:
+            # the check read the prompt that the answer then reused: its time comes
+            # before the first token, its tokens are the ones computed
+            stats.prompt_tokens_evaluated += check.prompt_tokens_evaluated
+            stats.time_to_first_token_s += check.total_s
+            stats.total_s += check.total_s
+            stats.prompt_tokens_per_s = max(stats.prompt_tokens_evaluated, 1) / max(stats.time_to_first_token_s, 1e-9)
         text, cited, invalid = check_citations(raw, len(refs))
         declined = is_decline(text)
         if not declined:

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from assistant.answer.attribution import chat_lines, misattribution
+from assistant.llm import GenerationStats
 from assistant.rag import named_in
 
 CHUNK = (
@@ -138,12 +139,17 @@ class JudgingModel:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def yes_probability(self, messages: list[dict[str, str]], stats: object = None) -> float:
+    def yes_probability(self, messages: list[dict[str, str]], stats: GenerationStats | None = None) -> float:
         self.asked.append(messages)
+        if stats is not None:  # as LocalModel: the check reads the whole prompt
+            stats.prompt_tokens = stats.prompt_tokens_evaluated = 100
+            stats.total_s = 2.0
         return self.yes
 
     def stream(self, messages, *, max_tokens, temperature, stats, should_stop=None, words_first=False):  # type: ignore[no-untyped-def]
         self.streamed += 1
+        stats.prompt_tokens, stats.prompt_tokens_evaluated = 104, 4  # the prompt reused
+        stats.time_to_first_token_s, stats.total_s = 0.1, 0.5
         yield self.answer
 
 
@@ -172,6 +178,10 @@ def test_the_model_is_asked_first_whether_its_sources_hold_the_answer(fake_app, 
     sure = JudgingModel("The Wi-Fi password is Triana2026 [1].", yes=0.8)
     answered = answerer.answer("What is the Wi-Fi password of the flat in Seville?", model=sure)  # type: ignore[arg-type]
     assert answered.answered and sure.streamed == 1 and answered.answerable == 0.8
+    # the meter counts the check: its prompt before the first token
+    assert answered.stats is not None
+    assert answered.stats.prompt_tokens_evaluated == 104 and answered.stats.time_to_first_token_s == 2.1
+    assert declined.stats is not None and declined.stats.generated_tokens == 0 and declined.stats.prompt_tokens == 100
 
     # off at 0, and skipped for a backend without probabilities (a server)
     fake_app.settings = dataclasses.replace(fake_app.settings, min_answerable=0.0)
