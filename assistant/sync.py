@@ -337,6 +337,22 @@ class _ProducerFailed:
     error: Exception
 
 
+def embed_reusing(store: Store, embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, list[str], list[int]]:
+    """Vectors for ``texts``: a text the store already holds a vector for (by its
+    sha1, ``embed_hash``) reuses it, the others are encoded. Returns the vectors, the
+    texts' hashes and the positions that were encoded."""
+    hashes = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    known = store.vectors_by_embed_hash(hashes) if texts else {}
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    for i, h in enumerate(hashes):
+        if h in known:
+            vectors[i] = np.frombuffer(known[h], dtype=np.float32)
+    if missing:
+        vectors[missing] = embedder.encode([texts[i] for i in missing])
+    return vectors, hashes, missing
+
+
 class Indexer:
     def __init__(
         self,
@@ -592,15 +608,8 @@ class Indexer:
         if not pending:
             return
         texts = [c.embed_text for w in pending if isinstance(w, _DocWork) for c in w.chunks]
-        hashes = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        known = self.store.vectors_by_embed_hash(hashes) if texts else {}
-        missing = [i for i, h in enumerate(hashes) if h not in known]
-        for i, h in enumerate(hashes):
-            if h in known:
-                vectors[i] = np.frombuffer(known[h], dtype=np.float32)
+        vectors, hashes, missing = embed_reusing(self.store, self.embedder, texts)
         if missing:
-            vectors[missing] = self.embedder.encode([texts[i] for i in missing])
             report.embedded_chunks += len(missing)
             tokens = [c.record.n_tokens for w in pending if isinstance(w, _DocWork) for c in w.chunks]
             report.embedded_tokens += sum(tokens[i] for i in missing)

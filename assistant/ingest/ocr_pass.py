@@ -32,8 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant.chunking import ChunkingOptions, chunk_document
 from assistant.embed import Embedder
 from assistant.index import VectorIndex
@@ -41,6 +39,7 @@ from assistant.ingest import ocr_store
 from assistant.ingest.ocr import MAX_IMAGE_BYTES, MAX_PDF_BYTES_PAGES, OcrImageError, engine_status, thread_env
 from assistant.settings import Settings
 from assistant.store import Store
+from assistant.sync import embed_reusing
 from connectors.base import Document, Section
 
 # Seconds a new worker may take to start (an interpreter, Pillow, the engine).
@@ -377,15 +376,7 @@ class OcrPass:
             )
             chunks = chunk_document(piece, self.embedder.tokenizer, self.options)
         texts = [c.embed_text for c in chunks]
-        hashes = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        known = self.store.vectors_by_embed_hash(hashes) if texts else {}
-        missing = [i for i, h in enumerate(hashes) if h not in known]
-        for i, h in enumerate(hashes):
-            if h in known:
-                vectors[i] = np.frombuffer(known[h], dtype=np.float32)
-        if missing:
-            vectors[missing] = self.embedder.encode([texts[i] for i in missing])
+        vectors, hashes, _ = embed_reusing(self.store, self.embedder, texts)
         ids: list[int] = []
         removed: list[int] = []
         store = self.store
