@@ -23,6 +23,7 @@ from assistant.answer.attribution import Misattribution, misattribution
 from assistant.answer.calendar_words import calendar_names
 from assistant.answer.declines import is_decline
 from assistant.answer.grounding import unsupported_facts
+from assistant.keyword_index import fold
 from assistant.llm import GenerationStats, LocalModel
 from assistant.search import Filters, Result, Searcher
 
@@ -79,12 +80,6 @@ def question_language(text: str) -> str:
     from assistant.keyword_index import detect_language
 
     return detect_language(text)
-
-
-def _fold_name(word: str) -> str:
-    from assistant.keyword_index import fold
-
-    return fold(word)
 
 
 def other_language(question: str, source: str) -> bool:
@@ -497,7 +492,7 @@ class Answerer:
             # "Priya's birthday" (docs/retrieval.md has the measurements)
             # (a month or weekday is translated, "January" is "janvier": not held
             # against a source in another language)
-            names = [n for n in named_in(query) if not (translated and _fold_name(n) in calendar_names())]
+            names = [n for n in named_in(query) if not (translated and fold(n) in calendar_names())]
             unnamed = [name for name in names if not self.searcher.mentions(name, cited_ids)]
             # ...and must hold the numbers, dates and names the answer gives; a fact
             # that only another source given to the model holds makes that source

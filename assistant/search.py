@@ -304,11 +304,7 @@ class Searcher:
 
     def chunk_languages(self, chunk_ids: list[int]) -> dict[int, str]:
         """The language each chunk was indexed in (assistant/keyword_index.py)."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self.store.query(f"SELECT id, language FROM chunks WHERE id IN ({marks})", chunk_ids)  # noqa: S608
-        return {int(row[0]): str(row[1] or "") for row in rows}
+        return self.store.chunk_languages(chunk_ids)
 
     def mentions(self, word: str, chunk_ids: list[int]) -> bool:
         """Whether any of the chunks contains ``word`` (a word FTS5 cannot parse is not

@@ -836,6 +836,14 @@ class Store:
         return np.asarray(ids, dtype=np.int64), matrix
 
     # --- reading ------------------------------------------------------------------
+    def chunk_languages(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The language each chunk was indexed in ("" when none was stored)."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.query(f"SELECT id, language FROM chunks WHERE id IN ({marks})", list(chunk_ids))
+        return {int(row["id"]): str(row["language"] or "") for row in rows}
+
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         found: dict[int, StoredChunk] = {}
         for start in range(0, len(chunk_ids), 900):

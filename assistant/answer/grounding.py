@@ -30,7 +30,7 @@ __all__ = ["unsupported_facts"]
 # fourth tournament") as in digits; they are not checked (LoCoMo-dev: "1 dog" was
 # withdrawn over "a dog").
 SMALL_NUMBER = 12
-_CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")  # "[2]", "[1, 3]"
 _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
 _ISO = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b")
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -88,7 +88,7 @@ def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -
     nor the question hold, in the order the answer says them."""
     from assistant.answer.calendar_words import canonical_dates
 
-    text = _CITATION.sub(" ", answer)
+    text = CITATION.sub(" ", answer)
     said = " \n ".join([*sources, question])
     said_dates = canonical_dates(said)
     said_numbers = _number_forms(said_dates) | _number_forms(said)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer.answer_forms import gold_days, said_days, words_to_digits
 from assistant.answer.calendar_words import canonical_dates
+from assistant.answer.grounding import CITATION
 from assistant.errors import ConfigError
 from assistant.evaluation import percentile
 
@@ -53,7 +54,6 @@ CORRECT_F1 = 0.6
 LOCOMO_TYPES = {1: "multi-hop", 2: "temporal", 3: "inference", 4: "single-hop", 5: "adversarial"}
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = re.compile(r"[^\w\s]")
-_CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 @dataclass
@@ -96,7 +96,7 @@ def matches(prediction: str, answers: Iterable[str]) -> bool:
     compared whatever their written form, counts whether in words or digits, and an
     answer key relative to a day ("The week before 6 March 2023") accepts any day
     it allows (assistant/answer/answer_forms.py)."""
-    prediction = words_to_digits(canonical_dates(_CITATION.sub(" ", prediction)))  # "[2]" is no count
+    prediction = words_to_digits(canonical_dates(CITATION.sub(" ", prediction)))  # "[2]" is no count
     said = normalise(prediction)
     for answer in answers:
         answer = words_to_digits(canonical_dates(answer))
