@@ -395,6 +395,9 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    def on_status(message: str) -> None:
+        _err(f"({message}…)")
+
     answer = app.ask(
         question,
         filters,
@@ -402,6 +405,7 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
         model_override=getattr(args, "model", None),
         auto_filters=getattr(args, "auto_filters", True),
         origin="cli",
+        on_status=on_status,
     )
     if not stream:
         _print_json(answer.as_json())
@@ -420,10 +424,11 @@ def cmd_ask(app: Any, args: argparse.Namespace, question: str | None = None) -> 
     _print_sources(answer)
     if answer.stats:
         s = answer.stats
+        waited = f", waited {s.waited_s:.1f}s for its turn" if s.waited_s >= 0.1 else ""
         _err(
             f"[{s.model}: {s.prompt_tokens} prompt tokens, {s.generated_tokens} generated, "
             f"first token {s.time_to_first_token_s:.2f}s, {s.prompt_tokens_per_s:.0f} prompt tok/s, "
-            f"{s.generation_tokens_per_s:.1f} tok/s]"
+            f"{s.generation_tokens_per_s:.1f} tok/s{waited}]"
         )
     return 0
 

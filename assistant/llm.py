@@ -181,6 +181,8 @@ class GenerationStats:
     generation_tokens_per_s: float = 0.0
     total_s: float = 0.0
     retrieval_s: float = 0.0
+    # seconds the answer waited for its turn (another answer, background work pausing)
+    waited_s: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -213,7 +215,7 @@ class LocalModel:
                     self._llm = Llama(
                         model_path=str(self.path),
                         n_ctx=s.n_ctx,
-                        n_threads=s.n_threads or os.cpu_count() or 1,
+                        n_threads=s.llm_thread_count,
                         n_batch=s.n_batch,
                         n_gpu_layers=s.n_gpu_layers,
                         type_k=_KV_TYPES.get(s.type_k, 1),

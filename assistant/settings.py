@@ -35,6 +35,12 @@ def default_home() -> Path:
     return platform_home()
 
 
+def _available_cores() -> int:
+    from assistant.cpu_budget import available_cores
+
+    return available_cores()
+
+
 def _read_only_mount(path: Path) -> bool:
     """Whether ``path`` lies on a read-only file system (root passes os.access there)."""
     try:
@@ -57,7 +63,8 @@ class Settings:
     embedding_precision: str = "auto"
     # Sentences per forward pass.
     embedding_batch_size: int = 64
-    # Torch threads for the embedder; 0 means all cores.
+    # Threads of the embedder; 0 means every core this process may run on (its CPU
+    # affinity, which containers and taskset narrow).
     embedding_threads: int = 0
 
     # --- chunking -----------------------------------------------------------------
@@ -97,7 +104,7 @@ class Settings:
     llm_model: str = ""
     # Context window of the model, in tokens.
     n_ctx: int = 4096
-    # CPU threads for llama.cpp; 0 means all cores.
+    # CPU threads for llama.cpp; 0 means every core this process may run on.
     n_threads: int = 0
     # Prompt-processing batch size.
     n_batch: int = 512
@@ -125,6 +132,12 @@ class Settings:
     # before it answers; below this yes-probability Satchel declines (0 turns the
     # check off). Chosen on the development sets, docs/retrieval.md.
     min_answerable: float = 0.55
+
+    # Answers take turns across the Satchel processes of this home, and indexing,
+    # `watch`, `reembed` and OCR pause while one runs (docs/performance.md): on a
+    # small machine two at once are each many times slower than one after the other.
+    # false lets every process use every core at once.
+    answer_turns: bool = True
 
     # --- a private inference server (optional) ------------------------------------
     # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible
@@ -196,7 +209,21 @@ class Settings:
     # The TUI's status line shows today's tokens and Wh.
     status_usage: bool = True
 
+    # --- thread counts: the one place they are decided --------------------------------
+    @property
+    def llm_thread_count(self) -> int:
+        return self.n_threads or _available_cores()
+
+    @property
+    def embedding_thread_count(self) -> int:
+        return self.embedding_threads or _available_cores()
+
     # --- derived paths (functions of home, never stored) ---------------------------
+    @property
+    def run_dir(self) -> Path:
+        """Where Satchel's processes on this home coordinate their use of the cores."""
+        return self.home / "run"
+
     @property
     def db_path(self) -> Path:
         return self.home / "satchel.db"

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.chunking import ChunkingOptions, PreparedChunk, chunk_document
+from assistant.cpu_budget import BackgroundWork
 from assistant.embed import Embedder
 from assistant.errors import SourceError, StoreError
 from assistant.forgotten import Tombstones
@@ -77,6 +78,8 @@ class SyncReport:
     reembed: dict[str, object] | None = None
     # the OCR pass run after the sync, if any (OcrReport.as_json())
     ocr: dict[str, object] | None = None
+    # seconds the sync stood still while answers ran (assistant/cpu_budget.py)
+    paused_for_answers_s: float = 0.0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -94,6 +97,7 @@ class SyncReport:
             "reembed": self.reembed,
             "ocr_queued": self.ocr_queued,
             "ocr": self.ocr,
+            "paused_for_answers_s": self.paused_for_answers_s,
         }
 
 
@@ -367,6 +371,9 @@ class Indexer:
         self.index = index
         self.options = options
         self.exclude = exclude
+        # Set while the sync runs as background work: it pauses for answers
+        # (assistant/cpu_budget.py).
+        self.background: BackgroundWork | None = None
 
     def sync(
         self,
@@ -526,6 +533,8 @@ class Indexer:
                         if stop.is_set():
                             complete = False
                             break
+                        if self.background is not None:  # no parsing beside an answer
+                            self.background.yield_point(marks_paused=False)
                         if isinstance(item, ItemError):
                             errors.append(item)
                             continue
@@ -568,9 +577,12 @@ class Indexer:
         pending: list[_DocWork | _UnitEnd] = []
         pending_chunks = 0
         try:
+            background = self.background
             while True:
+                if background is not None:
+                    background.yield_point()  # waiting for the parser is a safe place to pause
                 try:
-                    item = work.get(timeout=0.05 if pending else None)
+                    item = work.get(timeout=0.05 if pending or background is not None else None)
                 except queue.Empty:
                     item = None
                 if item is _DONE:

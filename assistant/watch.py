@@ -115,7 +115,7 @@ def watch(
     stop = stop or threading.Event()
     try:
         # a first sync catches up with what changed while nobody watched
-        report = app.sync(wait=True)
+        report = app.sync(wait=True, kind="watch")
         if on_sync:
             on_sync(report, set())
         # the first change should not wait for the encoder to load (5-10 s on 2 cores)
@@ -131,7 +131,7 @@ def watch(
                 continue
             ocr_due = True
             try:
-                report = app.sync(only_paths=affected_units(paths), wait=True)
+                report = app.sync(only_paths=affected_units(paths), wait=True, kind="watch")
             except SatchelError as exc:
                 log.error("sync failed: %s", exc)
                 continue
@@ -174,7 +174,9 @@ def _read_images(
         if app.ocr_pending() == 0:
             return False
         # slices of 20 s at most: another writer waits for the lock at most that long
-        report = app.ocr(progress, wait=True, stop=lambda: stop.is_set() or collector.pending(), seconds=20)
+        report = app.ocr(
+            progress, wait=True, stop=lambda: stop.is_set() or collector.pending(), seconds=20, kind="watch"
+        )
     except SatchelError as exc:
         log.error("OCR failed: %s", exc)
         return False

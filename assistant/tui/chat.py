@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from assistant.errors import SatchelError
+from assistant.llm import GenerationStats
 from assistant.rag import Answer
 from assistant.tui.view import FilterState, SourceView, lift_filters, linkify_citations
 from assistant.tui.widgets import FilterChips, SourceList, StatusLine, from_thread, satchel_app
@@ -52,6 +53,17 @@ class Turn(Vertical):
         note = self.query_one(".turn-note", Static)
         note.update(Content.styled(text, "$text-muted"))
         note.display = bool(text)
+
+
+def token_rate(stats: GenerationStats) -> str:
+    """ ", 12 tok/s" for the meter: a slow answer reads "0.6 tok/s", never "0 tok/s";
+    one token has no rate, and a whole answer's rate stands in for a missing one."""
+    speed = stats.generation_tokens_per_s
+    if not speed and stats.generated_tokens > 1 and stats.total_s > stats.time_to_first_token_s:
+        speed = (stats.generated_tokens - 1) / (stats.total_s - stats.time_to_first_token_s)
+    if not speed:
+        return ""
+    return f", {speed:.0f} tok/s" if speed >= 10 else f", {speed:.1f} tok/s" if speed >= 0.1 else f", {speed:.2f} tok/s"
 
 
 class ChatScreen(Screen[None]):
@@ -161,6 +173,11 @@ class ChatScreen(Screen[None]):
             with self._pending_lock:
                 self._pending.append(text)
 
+        def on_status(message: str) -> None:
+            turn = self._turn
+            if turn is not None and not self._stop.is_set():
+                from_thread(self, turn.set_note, f"{message}…  (Esc stops)")
+
         try:
             answer = sapp.satchel.ask(
                 question,
@@ -169,6 +186,7 @@ class ChatScreen(Screen[None]):
                 should_stop=self._stop.is_set,
                 conversation_id=conversation_id,
                 origin="tui",
+                on_status=on_status,
             )
         except SatchelError as exc:
             from_thread(self, self._answer_failed, str(exc))
@@ -235,8 +253,9 @@ class ChatScreen(Screen[None]):
             bad = ", ".join(str(n) for n in answer.invalid_citations)
             notes.append(f"removed citations to missing sources: {bad}")
         if answer.stats is not None and answer.stats.generated_tokens:
-            speed = answer.stats.generation_tokens_per_s
-            notes.append(f"{answer.stats.generated_tokens} tokens" + (f", {speed:.0f} tok/s" if speed else ""))
+            notes.append(f"{answer.stats.generated_tokens} tokens" + token_rate(answer.stats))
+        if answer.stats is not None and answer.stats.waited_s >= 0.5:
+            notes.append(f"waited {answer.stats.waited_s:.0f} s for its turn")
         return " · ".join(notes)
 
     async def _answer_failed(self, message: str) -> None:
