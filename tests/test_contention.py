@@ -17,7 +17,7 @@ from tests.conftest import CORPORA, REPO, SAMPLE, SATCHEL, link_model, run_cli
 
 pytestmark = pytest.mark.integration
 
-QUESTION = "Where is the boiler switch in the cabin?"
+QUESTION = "When is the cabin check-in and what is the door code?"
 
 
 def time_to_first_token(env: dict[str, str]) -> tuple[float, str]:
