@@ -247,6 +247,45 @@ async def test_question_streams_an_answer_with_citations(satchel: Satchel) -> No
 
 
 @pytest.mark.anyio
+async def test_an_answer_waiting_for_its_turn_says_so(satchel: Satchel) -> None:
+    """Another process's answer holds the cores: the turn's note says this one waits,
+    and it answers once the other is done (assistant/cpu_budget.py)."""
+    from assistant.cpu_budget import CpuBudget
+
+    holding, release = threading.Event(), threading.Event()
+
+    def other_answer() -> None:
+        with CpuBudget(satchel.settings.run_dir).answer_turn():
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_answer)
+    other.start()
+    assert holding.wait(5)
+    app = create_app(satchel)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press(*"door code?", "enter")
+            chat = app.screen
+            assert isinstance(chat, ChatScreen)
+            note = ""
+            for _ in range(100):
+                await pilot.pause(0.02)
+                note = str(chat.query_one(".turn-note", Static).render())
+                if "waiting" in note:
+                    break
+            assert "waiting for another answer (1 ahead)" in note
+            assert chat.answering and not answer_texts(app)[-1]
+            release.set()
+            await settle(pilot, 0.2)
+            assert not chat.answering and "4827" in answer_texts(app)[-1]
+    finally:
+        release.set()
+        other.join(5)
+
+
+@pytest.mark.anyio
 async def test_open_a_cited_source_by_key_and_by_citation(satchel: Satchel) -> None:
     app = create_app(satchel)
     async with app.run_test(size=(100, 30)) as pilot:
