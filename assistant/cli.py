@@ -242,6 +242,16 @@ def _summary(report: Any) -> str:
     )
 
 
+def _process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cmd_index(app: Any, args: argparse.Namespace) -> int:
     from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
     from assistant.reembed import summary_line
@@ -262,6 +272,7 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
         ocr_printer_call: Any = ocr_progress
     else:
         ocr_printer_call = ocr_printer
+    startup = _process_age_s()  # imports and settings, before any indexing work
     report = app.sync(
         progress=printer,
         wait=args.wait,
@@ -270,6 +281,8 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
         ocr=args.ocr,
         ocr_progress=ocr_printer_call,
     )
+    if startup is not None:
+        report.stage_seconds = {"startup": startup, **report.stage_seconds}
     log_index_report(report, args.command)
     if printer:
         printer.done()

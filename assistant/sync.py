@@ -23,7 +23,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,27 @@ SKIPPED_FOLDERS = {"node_modules", "__pycache__", "site-packages", ".git", ".ven
 # Chunks embedded per write transaction: large enough to keep the encoder busy,
 # small enough that a crash loses little work.
 BATCH_CHUNKS = 256
+
+
+class StageClock:
+    """Seconds per stage of a sync. The main thread's stages (walk, model_load,
+    wait_for_parser, embed, store_write, vector_index, finish) follow one another and
+    add up to the sync's wall time, less "other"; the parser thread's (parse, chunk)
+    run beside them, so they overlap the main thread's."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
 @dataclass
@@ -80,6 +101,8 @@ class SyncReport:
     ocr: dict[str, object] | None = None
     # seconds the sync stood still while answers ran (assistant/cpu_budget.py)
     paused_for_answers_s: float = 0.0
+    # where the time went (StageClock); `satchel index --json` adds "startup"
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -98,6 +121,7 @@ class SyncReport:
             "ocr_queued": self.ocr_queued,
             "ocr": self.ocr,
             "paused_for_answers_s": self.paused_for_answers_s,
+            "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
         }
 
 
@@ -374,6 +398,7 @@ class Indexer:
         # Set while the sync runs as background work: it pauses for answers
         # (assistant/cpu_budget.py).
         self.background: BackgroundWork | None = None
+        self.clock = StageClock()
 
     def sync(
         self,
@@ -385,6 +410,8 @@ class Indexer:
         those units (watch mode); every other unit is left as it is."""
         started = time.monotonic()
         report = SyncReport()
+        clock = self.clock = StageClock()
+        walk_started = time.perf_counter()
         self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
         self.index.open(self.store)
 
@@ -428,8 +455,14 @@ class Indexer:
                     continue
                 changed.append(unit)
 
+        clock.add("walk", time.perf_counter() - walk_started)
         if changed:
+            load = getattr(self.embedder, "load", None)
+            if load is not None:
+                with clock.stage("model_load"):
+                    load()
             self._run_pipeline(changed, report, progress, started)
+        finish_started = time.perf_counter()
         # after the new units, so a renamed file reuses its stored vectors
         for row in vanished_units:
             report.deleted += int(
@@ -451,7 +484,9 @@ class Indexer:
             promoted = self._blank_units(source_ids)
             if not promoted:
                 break
+            reread_started = time.perf_counter()
             self._run_pipeline(promoted, report, progress, started)
+            finish_started += time.perf_counter() - reread_started  # counted by its own stages
         with self.store.transaction():
             for source in self.store.sources():
                 if source_ids is None or source["id"] in source_ids:
@@ -468,7 +503,11 @@ class Indexer:
                 f"the store is up to date, but the index file {self.index.path} could not be written "
                 f"({exc.strerror or exc}); it is rebuilt from the store when there is room"
             ) from exc
+        clock.add("finish", time.perf_counter() - finish_started)
         report.seconds = time.monotonic() - started
+        counted = sum(v for k, v in clock.seconds.items() if k not in ("parse", "chunk"))
+        clock.add("other", max(0.0, report.seconds - counted))
+        report.stage_seconds = clock.seconds
         return report
 
     def _blank_units(self, source_ids: list[int] | None) -> list[Unit]:
@@ -518,6 +557,9 @@ class Indexer:
             out.put(_ProducerFailed(exc))
             out.put(_DONE)
             return
+        clock = self.clock
+        chunking = waiting = 0.0
+        producing = time.perf_counter()
         try:
             for unit in units:
                 if stop.is_set():
@@ -555,13 +597,21 @@ class Indexer:
                         if previous is not None and previous[1] == digest:
                             continue
                         item.metadata.setdefault("_hash", digest)
+                        chunk_started = time.perf_counter()
                         chunks = chunk_document(item, tokenizer, self.options)
+                        put_started = time.perf_counter()
                         out.put(_DocWork(unit, item, previous[0] if previous else None, chunks))
+                        chunking += put_started - chunk_started
+                        waiting += time.perf_counter() - put_started
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
                     complete = False
                     errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
                 out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten), _settled(unit)))
         finally:
+            # the parser's stages, beside the main thread's: reading and chunking, not
+            # the time it waited for the embedder to take its work
+            clock.add("chunk", chunking)
+            clock.add("parse", time.perf_counter() - producing - chunking - waiting)
             reader.close()
             out.put(_DONE)
 
@@ -581,10 +631,12 @@ class Indexer:
             while True:
                 if background is not None:
                     background.yield_point()  # waiting for the parser is a safe place to pause
+                waited = time.perf_counter()
                 try:
                     item = work.get(timeout=0.05 if pending or background is not None else None)
                 except queue.Empty:
                     item = None
+                self.clock.add("wait_for_parser", time.perf_counter() - waited)
                 if item is _DONE:
                     self._flush(pending, report, state, progress)
                     break
@@ -620,7 +672,9 @@ class Indexer:
         if not pending:
             return
         texts = [c.embed_text for w in pending if isinstance(w, _DocWork) for c in w.chunks]
-        vectors, hashes, missing = embed_reusing(self.store, self.embedder, texts)
+        clock = self.clock
+        with clock.stage("embed"):
+            vectors, hashes, missing = embed_reusing(self.store, self.embedder, texts)
         if missing:
             report.embedded_chunks += len(missing)
             tokens = [c.record.n_tokens for w in pending if isinstance(w, _DocWork) for c in w.chunks]
@@ -630,6 +684,7 @@ class Indexer:
         removed_ids: list[int] = []
         offset = 0
         store = self.store
+        writing = time.perf_counter()
         with store.transaction():
             unit_ids: dict[str, int] = {}
             key_ids: dict[tuple[int, str], int] = {}
@@ -726,12 +781,15 @@ class Indexer:
                     state.bytes_done += unit.size
                     state.current = upath
             store.bump_generation()
+        indexing = time.perf_counter()
+        clock.add("store_write", indexing - writing)
         self.index.remove(removed_ids)
         if added_ids:
             self.index.add(added_ids, np.concatenate(added_vectors))
             # a huge source turns the index approximate as soon as it passes the limit,
             # not at the end: an exact index of 1M vectors would hold 1.5 GB meanwhile
             self.index.reshape(self.store)
+        clock.add("vector_index", time.perf_counter() - indexing)
         state.chunks = report.embedded_chunks
         if progress is not None:
             progress(state)

@@ -1,0 +1,134 @@
+"""Cold `satchel index` against the bare encoder it wraps, in one run.
+
+A new user's first index: a fresh process and a fresh home over a real folder
+(process start, imports, model load, walking, parsing, chunking, SQLite + FTS5,
+embedding, the FAISS write). Against it, in the same run on the same machine, a bare
+``SentenceTransformer.encode`` of exactly the chunk texts Satchel stored (best of
+fp32 and bf16, ``batch_size=32``, all texts in one call so it sorts them by length),
+model already loaded. The ratio is bare seconds over Satchel's: 1.0 would mean
+Satchel costs nothing beyond the encoder. ``stage_seconds`` from `satchel index
+--json` says where the rest went.
+
+Folders: ``scifact`` (5,183 abstracts as .txt files, the default) or ``--folder``
+any folder (a mixed-documents folder, a big mbox's folder).
+
+    .venv/bin/python scripts/bench_cold_index.py [--docs N] [--folder PATH] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact" / "corpus.jsonl"
+SATCHEL = [sys.executable, "-m", "assistant.cli"]
+
+
+def write_scifact(folder: Path, limit: int | None) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with SCIFACT.open(encoding="utf-8") as lines:
+        for line in lines:
+            if limit is not None and count >= limit:
+                break
+            doc = json.loads(line)
+            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+            count += 1
+    return count
+
+
+def stored_inputs(home: Path) -> list[str]:
+    """The exact strings Satchel embedded, recovered from the store."""
+    from assistant.embed import bundled_model_dir, load_tokenizer
+    from assistant.reembed import embedding_input
+
+    tokenizer = load_tokenizer(bundled_model_dir())
+    with sqlite3.connect(home / "satchel.db") as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(
+            "SELECT c.text, c.embed_hash, d.kind, d.title FROM chunks c JOIN documents d ON d.id = c.document_id"
+        ).fetchall()
+    return [embedding_input(row, [tokenizer]) for row in rows]
+
+
+def bare_encode(texts: list[str]) -> dict[str, Any]:
+    """Seconds of a bare encode of ``texts`` in each precision, model loaded first."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir
+    from assistant.settings import load_settings
+
+    torch.set_num_threads(load_settings().embedding_thread_count)
+    times: dict[str, float] = {}
+    tokens = 0
+    for precision in ("fp32", "bf16"):
+        model = SentenceTransformer(str(bundled_model_dir()), device="cpu", local_files_only=True)
+        model.max_seq_length = min(model.max_seq_length or 256, MAX_SEQUENCE_TOKENS)
+        if precision == "bf16":
+            model = model.to(torch.bfloat16)
+        model.eval()
+        model.encode(texts[:64], batch_size=32)  # warm
+        started = time.perf_counter()
+        with torch.inference_mode():
+            model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        times[precision] = round(time.perf_counter() - started, 2)
+        if not tokens:
+            tokens = sum(len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=256)["input_ids"])
+    best = min(times, key=lambda k: times[k])
+    return {"seconds": times, "best": best, "best_s": times[best], "tokens": tokens}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=None, help="SciFact abstracts (default: all 5,183)")
+    parser.add_argument("--folder", type=Path, default=None, help="index this folder instead of SciFact")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="satchel-cold-") as tmp:
+        folder = args.folder
+        if folder is None:
+            folder = Path(tmp) / "scifact"
+            write_scifact(folder, args.docs)
+        home = Path(tmp) / "home"
+        env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
+        subprocess.run([*SATCHEL, "add", str(folder)], cwd=REPO, env=env, check=True, capture_output=True)
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [*SATCHEL, "index", "--json", "--no-ocr"], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        satchel_s = time.perf_counter() - started
+        if proc.returncode not in (0, 10):
+            raise SystemExit(f"satchel index failed:\n{proc.stderr}")
+        report = json.loads(proc.stdout)
+        texts = stored_inputs(home)
+    bare = bare_encode(texts)
+    result = {
+        "folder": str(args.folder or "scifact"),
+        "documents": report["added"],
+        "chunks": len(texts),
+        "tokens": bare["tokens"],
+        "satchel_s": round(satchel_s, 2),
+        "bare_encoder": bare,
+        "ratio": round(bare["best_s"] / satchel_s, 3),
+        "bare_tokens_per_s": round(bare["tokens"] / bare["best_s"]),
+        "stage_seconds": report.get("stage_seconds", {}),
+        "cores": len(os.sched_getaffinity(0)),
+    }
+    print(json.dumps(result, indent=2) if args.json else result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
