@@ -218,8 +218,8 @@ class LocalModel:
                         n_threads=s.llm_thread_count,
                         n_batch=s.n_batch,
                         n_gpu_layers=s.n_gpu_layers,
-                        type_k=_KV_TYPES.get(s.type_k, 1),
-                        type_v=_KV_TYPES.get(s.type_v, 1),
+                        type_k=_KV_TYPES[s.type_k],
+                        type_v=_KV_TYPES[s.type_v],
                         flash_attn=s.type_v != "f16",  # quantized V cache needs flash attention
                         verbose=False,
                     )

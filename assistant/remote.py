@@ -67,7 +67,7 @@ class RemoteModel:
     def _request(self, path: str, payload: dict[str, Any]) -> Any:
         headers = {"Content-Type": "application/json"}
         if self.settings.llm_server_api_key:
-            headers["Authorization"] = f"Bearer {self.settings.llm_server_api_key}"
+            headers["Authorization"] = f"Bearer {self.settings.llm_server_api_key.reveal()}"
         request = urllib.request.Request(self.base + path, data=json.dumps(payload).encode(), headers=headers)
         try:
             return urllib.request.urlopen(request, timeout=600)  # noqa: S310 - address checked above

