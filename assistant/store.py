@@ -261,6 +261,22 @@ def keyword_forms(language: str, text: str, title: str, persons: str) -> tuple[s
     return search_form(text, language), search_form(title, language), search_form(persons, language)
 
 
+@dataclass(frozen=True)
+class KeywordForms:
+    """The language and keyword forms of each chunk of one document: most of the CPU
+    a chunk's write costs (language detection above all), so it can be made away from
+    the writing thread."""
+
+    languages: list[str]
+    forms: list[tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, chunks: Sequence[ChunkRecord], title: str) -> KeywordForms:
+        languages = chunk_languages([chunk.text for chunk in chunks]) if chunks else []
+        forms = [keyword_forms(lang, c.text, title, c.persons) for c, lang in zip(chunks, languages, strict=True)]
+        return cls(languages, forms)
+
+
 def _write_keyword_forms(conn: Any) -> None:
     """Fill the keyword columns of the chunks written before they existed, a
     document at a time (a chunk's language may be its document's)."""
@@ -731,11 +747,17 @@ class Store:
         chunks: Sequence[ChunkRecord],
         vectors: np.ndarray,
         embed_hashes: Sequence[str],
+        keywords: KeywordForms | None = None,
     ) -> list[int]:
+        """``keywords``: the chunks' languages and keyword forms when the caller has
+        them already (the sync's parser thread makes them beside the embedder)."""
         ids: list[int] = []
-        languages = chunk_languages([chunk.text for chunk in chunks]) if chunks else []
-        for chunk, _vector, embed_hash, language in zip(chunks, vectors, embed_hashes, languages, strict=True):
-            search_text, search_title, search_persons = keyword_forms(language, chunk.text, title, chunk.persons)
+        keywords = keywords or KeywordForms.of(chunks, title)
+        languages = keywords.languages
+        for chunk, _vector, embed_hash, language, forms in zip(
+            chunks, vectors, embed_hashes, languages, keywords.forms, strict=True
+        ):
+            search_text, search_title, search_persons = forms
             cur = self.conn.execute(
                 "INSERT INTO chunks(document_id, ordinal, text, title, persons, locator, "
                 "kind, source_id, ts_start, ts_end, n_tokens, embed_hash, "

@@ -36,7 +36,7 @@ from assistant.errors import SourceError, StoreError
 from assistant.forgotten import Tombstones
 from assistant.index import VectorIndex
 from assistant.ingest import ocr_store
-from assistant.store import Store
+from assistant.store import KeywordForms, Store
 from connectors.base import Connector, Document, ItemError, to_utc
 from connectors.registry import UnknownConnectorError, connector_by_name, connector_for
 
@@ -343,6 +343,28 @@ class _DocWork:
     document: Document
     replaces: int | None  # stored id of the previous version
     chunks: list[PreparedChunk]
+    keywords: KeywordForms | None = None
+
+
+class _Room:
+    """How many chunks the parser may have ahead of the embedder; one document always
+    fits, however long."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._changed = threading.Condition()
+
+    def take(self, count: int, stop: threading.Event) -> None:
+        with self._changed:
+            while self.used and self.used + count > self.limit and not stop.is_set():
+                self._changed.wait(0.1)
+            self.used += count
+
+    def give(self, count: int) -> None:
+        with self._changed:
+            self.used -= count
+            self._changed.notify_all()
 
 
 @dataclass
@@ -548,7 +570,7 @@ class Indexer:
         report.error_list.append({"path": path, "item": None, "reason": reason})
 
     # producer: parse and chunk in a thread -------------------------------------------
-    def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event) -> None:
+    def _produce(self, units: list[Unit], out: queue.Queue[object], stop: threading.Event, room: _Room) -> None:
         try:
             reader = Store(self.store.path)
             tokenizer = self.embedder.tokenizer
@@ -599,8 +621,11 @@ class Indexer:
                         item.metadata.setdefault("_hash", digest)
                         chunk_started = time.perf_counter()
                         chunks = chunk_document(item, tokenizer, self.options)
+                        records = [c.record for c in chunks]
+                        keywords = KeywordForms.of(records, item.title)  # beside the embedder, not after it
                         put_started = time.perf_counter()
-                        out.put(_DocWork(unit, item, previous[0] if previous else None, chunks))
+                        room.take(len(chunks), stop)
+                        out.put(_DocWork(unit, item, previous[0] if previous else None, chunks, keywords))
                         chunking += put_started - chunk_started
                         waiting += time.perf_counter() - put_started
                 except Exception as exc:  # the unit failed as a whole; keep what is stored
@@ -621,9 +646,14 @@ class Indexer:
     def _run_pipeline(
         self, units: list[Unit], report: SyncReport, progress: ProgressCallback | None, started: float
     ) -> None:
-        work: queue.Queue[object] = queue.Queue(maxsize=32)  # bounds memory on huge sources
+        # Memory is bounded by the chunks parsed ahead (room), not by the items: the
+        # parser gets a whole next batch ready while the embedder works on this one.
+        work: queue.Queue[object] = queue.Queue(maxsize=4096)
+        room = _Room(2 * BATCH_CHUNKS)
         stop = threading.Event()
-        producer = threading.Thread(target=self._produce, args=(units, work, stop), daemon=True, name="satchel-parse")
+        producer = threading.Thread(
+            target=self._produce, args=(units, work, stop, room), daemon=True, name="satchel-parse"
+        )
         producer.start()
         state = Progress(0, sum(u.size for u in units), 0, len(units), 0, "", started)
         pending: list[_DocWork | _UnitEnd] = []
@@ -658,6 +688,7 @@ class Indexer:
                 pending.append(item)
                 if isinstance(item, _DocWork):
                     pending_chunks += len(item.chunks)
+                    room.give(len(item.chunks))
                 if pending_chunks >= BATCH_CHUNKS:
                     self._flush(pending, report, state, progress)
                     pending, pending_chunks = [], 0
@@ -756,6 +787,7 @@ class Indexer:
                         chunks=[c.record for c in work.chunks],
                         vectors=doc_vectors,
                         embed_hashes=hashes[offset - count : offset],
+                        keywords=work.keywords,
                     )
                     added_ids += ids
                     added_vectors.append(doc_vectors)

@@ -43,6 +43,14 @@ if [ -r /proc/cpuinfo ] && grep -qw avx2 /proc/cpuinfo; then
         fi
     done
 fi
+# A GPU: where the CUDA toolkit is installed (nvcc on PATH), llama.cpp is built with
+# its CUDA backend as well, so `n_gpu_layers` can offload the model; SATCHEL_CUDA=1
+# asks for it (the build fails loudly without a toolkit), SATCHEL_CUDA=0 keeps a CPU
+# build. The flag is in the stamp: switching it rebuilds.
+if [ "${SATCHEL_CUDA:-auto}" = "1" ] || { [ "${SATCHEL_CUDA:-auto}" = "auto" ] && command -v nvcc >/dev/null 2>&1; }; then
+    LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS -DGGML_CUDA=ON"
+    echo "the CUDA toolkit is here: llama.cpp is built with its CUDA backend (set n_gpu_layers = -1 to use it)" >&2
+fi
 stamp=.venv/llama-build-flags
 wanted="$LLAMA_VERSION $LLAMA_CMAKE_ARGS"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then

@@ -389,6 +389,23 @@ def test_doctor_on_a_healthy_store(fake_app: Any, tmp_path: Path, capsys: pytest
     assert checks["llama.cpp"]["status"] in ("ok", "warn") and "AVX" in checks["llama.cpp"]["detail"]
     for c in report["checks"]:
         assert set(c) == {"name", "status", "detail", "fix"}
+    assert checks["gpu"]["status"] in ("ok", "warn") and "n_gpu_layers = 0" in checks["gpu"]["detail"]
+
+
+def test_doctor_says_when_gpu_layers_cannot_be_offloaded(satchel_home: Path) -> None:
+    """On a build without a GPU backend (this CPU machine's), n_gpu_layers set is a
+    warning that says how to get one; unset, the check is fine."""
+    import llama_cpp
+
+    from assistant.settings import load_settings
+
+    if llama_cpp.llama_supports_gpu_offload():  # a CUDA build: the other warning
+        check = ops.check_gpu(load_settings({"n_gpu_layers": 0}))
+        assert check.status == "warn" and "n_gpu_layers = -1" in (check.fix or "")
+        return
+    wanted = ops.check_gpu(load_settings({"n_gpu_layers": -1}))
+    assert wanted.status == "warn" and "no GPU backend" in wanted.detail and "nvcc" in (wanted.fix or "")
+    assert ops.check_gpu(load_settings({"n_gpu_layers": 0})).status == "ok"
 
 
 def test_doctor_reports_damaged_index_and_loose_permissions(
