@@ -9,10 +9,10 @@ model already loaded. The ratio is bare seconds over Satchel's: 1.0 would mean
 Satchel costs nothing beyond the encoder. ``stage_seconds`` from `satchel index
 --json` says where the rest went.
 
-Folders: ``scifact`` (5,183 abstracts as .txt files, the default) or ``--folder``
-any folder (a mixed-documents folder, a big mbox's folder).
+Folders: ``scifact`` (5,183 abstracts as .txt files, the default), ``--mixed N``
+(N abstracts as Markdown, Word and PDF files, a third each) or ``--folder`` any folder.
 
-    .venv/bin/python scripts/bench_cold_index.py [--docs N] [--folder PATH] [--json]
+    .venv/bin/python scripts/bench_cold_index.py [--docs N | --mixed N | --folder PATH] [--json]
 """
 
 from __future__ import annotations
@@ -45,6 +45,40 @@ def write_scifact(folder: Path, limit: int | None) -> int:
             doc = json.loads(line)
             (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
             count += 1
+    return count
+
+
+def write_mixed(folder: Path, count: int) -> int:
+    """``count`` SciFact abstracts as a folder of mixed documents, a third each as
+    Markdown, Word (.docx, python-docx) and PDF (PDF 1.4 written by hand, as
+    scripts/make_sample_pdfs.py writes the sample's, a page per 40 lines)."""
+    import textwrap
+
+    from docx import Document as WordDocument
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_sample_pdfs import write_pdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with SCIFACT.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if n >= count:
+                break
+            doc = json.loads(line)
+            title, text = doc["title"], doc["text"]
+            if n % 3 == 0:
+                (folder / f"{doc['_id']}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+            elif n % 3 == 1:
+                word = WordDocument()
+                word.add_heading(title, level=1)
+                word.add_paragraph(text)
+                word.save(str(folder / f"{doc['_id']}.docx"))
+            else:
+                latin = text.encode("cp1252", "replace").decode("cp1252")
+                wrapped = textwrap.wrap(latin, 90)
+                pages = [[("p", part) for part in wrapped[i : i + 40]] for i in range(0, len(wrapped), 40)] or [[]]
+                pages[0].insert(0, ("title", title.encode("cp1252", "replace").decode("cp1252")[:60]))
+                write_pdf(folder / f"{doc['_id']}.pdf", title[:60], "SciFact", "abstract", pages)
     return count
 
 
@@ -94,11 +128,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=None, help="SciFact abstracts (default: all 5,183)")
     parser.add_argument("--folder", type=Path, default=None, help="index this folder instead of SciFact")
+    parser.add_argument("--mixed", type=int, default=None, help="N abstracts as .md, .docx and .pdf files")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="satchel-cold-") as tmp:
         folder = args.folder
-        if folder is None:
+        if folder is None and args.mixed:
+            folder = Path(tmp) / "mixed"
+            write_mixed(folder, args.mixed)
+        elif folder is None:
             folder = Path(tmp) / "scifact"
             write_scifact(folder, args.docs)
         home = Path(tmp) / "home"
@@ -115,7 +153,7 @@ def main() -> int:
         texts = stored_inputs(home)
     bare = bare_encode(texts)
     result = {
-        "folder": str(args.folder or "scifact"),
+        "folder": str(args.folder or (f"mixed {args.mixed} (.md, .docx, .pdf)" if args.mixed else "scifact")),
         "documents": report["added"],
         "chunks": len(texts),
         "tokens": bare["tokens"],
