@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import EncryptionError
+from assistant.store_header import is_encrypted
 
 ENV_PASSPHRASE = "SATCHEL_PASSPHRASE"
 KEYRING_SERVICE = "satchel"
@@ -184,8 +185,6 @@ def _derive(passphrase: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, 
 
 
 def store_encrypted(folder: Path) -> bool:
-    from assistant.db import is_encrypted
-
     return is_encrypted(Path(folder) / STORE_FILE)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant import crypto, db, ops
+from assistant import crypto, db, ops, store_header
 from assistant.errors import EncryptionError, WrongPassphraseError
 from assistant.search import Filters
 from tests.conftest import REPO, SATCHEL, FakeEmbedder
@@ -135,7 +135,7 @@ def test_encrypted_store_and_index_hold_no_plaintext(enc_app: Any, tmp_path: Pat
     assert busy == 0
     assert_no_plaintext(satchel_home, vectors)
     assert db.is_encrypted(satchel_home / "satchel.db")
-    assert not (satchel_home / "satchel.db").read_bytes().startswith(db.SQLITE_HEADER)
+    assert not (satchel_home / "satchel.db").read_bytes().startswith(store_header.SQLITE_HEADER)
     assert_not_plain_faiss(satchel_home / "index.faiss")
     # plain SQLite cannot read it
     with pytest.raises(sqlite3.DatabaseError), sqlite3.connect(satchel_home / "satchel.db") as conn:

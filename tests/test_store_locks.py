@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant import crypto, db
+from assistant import crypto, db, store_header
 from assistant.store import Store
 
 READER = (
@@ -53,10 +53,10 @@ def test_writer_keeps_its_commits_when_a_reader_closes(tmp_path: Path) -> None:
 def test_header_reads_reuse_one_descriptor(tmp_path: Path) -> None:
     path = tmp_path / "satchel.db"
     Store(path).close()
-    first = db.read_header(path)
-    assert first == db.SQLITE_HEADER
-    fds = dict(db._header_fds)
+    first = store_header.read_header(path)
+    assert first == store_header.SQLITE_HEADER
+    fds = dict(store_header._header_fds)
     for _ in range(5):
         db.is_encrypted(path)
-    assert db._header_fds == fds, "a header read opened (and so would close) another descriptor"
-    assert db.read_header(tmp_path / "missing.db") == b""
+    assert store_header._header_fds == fds, "a header read opened (and so would close) another descriptor"
+    assert store_header.read_header(tmp_path / "missing.db") == b""
