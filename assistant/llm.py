@@ -18,11 +18,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import ModelError
+from assistant.generation import GenerationStats
 from assistant.settings import Settings
 
 
@@ -166,26 +167,6 @@ def resolve_model_path(settings: Settings, override: str | None = None) -> Path:
     if packaged is not None and not _verified(path, packaged) and sha256_file(path) != packaged.sha256:
         raise ModelError(f"{path} does not match the sha256 of {packaged.name}; refusing to load it")
     return path
-
-
-@dataclass
-class GenerationStats:
-    """The token meter: the unit of cost of local inference."""
-
-    model: str
-    prompt_tokens: int = 0
-    prompt_tokens_evaluated: int = 0  # after KV-cache prefix reuse
-    generated_tokens: int = 0
-    time_to_first_token_s: float = 0.0
-    prompt_tokens_per_s: float = 0.0
-    generation_tokens_per_s: float = 0.0
-    total_s: float = 0.0
-    retrieval_s: float = 0.0
-    # seconds the answer waited for its turn (another answer, background work pausing)
-    waited_s: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
 class LocalModel:

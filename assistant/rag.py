@@ -23,8 +23,9 @@ from assistant.answer.attribution import Misattribution, misattribution
 from assistant.answer.calendar_words import calendar_names
 from assistant.answer.declines import is_decline
 from assistant.answer.grounding import unsupported_facts
+from assistant.generation import GenerationStats
 from assistant.keyword_index import fold
-from assistant.llm import GenerationStats, LocalModel
+from assistant.llm import LocalModel
 from assistant.search import Filters, Result, Searcher
 
 # Written for small local models (0.5B parameters): documents in tags, one short

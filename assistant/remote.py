@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import ModelError, NetworkPolicyError
-from assistant.llm import GenerationStats
+from assistant.generation import GenerationStats
 from assistant.settings import Settings
 
 
