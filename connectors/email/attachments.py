@@ -12,6 +12,9 @@ import io
 import logging
 import time
 
+from connectors.email.charsets import decode_bytes
+from connectors.htmltext import html_to_text
+
 # Stop after this many pages / characters / seconds: enough to index, bounded for
 # hostile files. The deadline is checked between pages (a single pathological page
 # can still take longer: the files connector's isolated worker reads from a path, and
@@ -71,8 +74,6 @@ def docx_text(data: bytes) -> str | None:
 
 def attachment_text(data: bytes, content_type: str, filename: str, charset: str | None = None) -> str | None:
     """Readable text of a text-bearing attachment, or None."""
-    from connectors.email.message import decode_bytes, html_text
-
     name = filename.lower()
     if content_type in ("application/pdf", "application/x-pdf") or name.endswith(".pdf"):
         if not data.startswith(b"%PDF") and b"%PDF" not in data[:1024]:
@@ -88,5 +89,5 @@ def attachment_text(data: bytes, content_type: str, filename: str, charset: str 
         charset = "utf-16"
     text = decode_bytes(data, charset)[:MAX_TEXT_CHARS]
     if content_type == "text/html" or name.endswith((".html", ".htm")):
-        return html_text(text)
+        return html_to_text(text)
     return text.replace("\r\n", "\n")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import KIND_EMAIL, Connector, Document, ItemError
+from connectors.email.charsets import decode_bytes
 from connectors.email.eml import parse_eml_file
 from connectors.email.message import MessageContext, message_documents, parse_message
 from connectors.email.sniff import is_ole, looks_extensionless, looks_like_rfc822, read_head
@@ -41,8 +42,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bytes):
-        from connectors.email.message import decode_bytes
-
         return decode_bytes(value)
     return str(value)
 
