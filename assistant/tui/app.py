@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -31,11 +32,11 @@ from assistant.tui.chat import ChatScreen
 from assistant.tui.commands import SatchelCommands
 from assistant.tui.dialogs import HelpScreen, PathPicker
 from assistant.tui.history import HistoryScreen
+from assistant.tui.host import CoreCall, SatchelHost, from_thread
 from assistant.tui.search import SearchScreen
 from assistant.tui.sources import SourcesScreen
 from assistant.tui.view import SourceView, display_path, format_eta
 from assistant.tui.viewer import DocumentScreen
-from assistant.tui.widgets import from_thread
 
 # Progress reaches the screen at most this often (a sync reports per file).
 PROGRESS_INTERVAL_S = 0.1
@@ -139,48 +140,39 @@ class SatchelApp(App[None]):
 
     def _warm_up_work(self) -> None:
         """Open the store and the index, load the embedder, then the model."""
-        try:
+        with CoreCall(self, "startup", self._index_unavailable) as call:
             sources = self.satchel.sources()
             self.call_from_thread(self._sources_loaded, sources)
             self.call_from_thread(self._set_state, usage=self.usage_state())
             self.satchel.searcher()
             self.satchel.serving_embedder.encode_query("warm up")  # the model queries go through
-        except SatchelError as exc:
-            self.call_from_thread(self._set_state, index="index unavailable")
-            self.call_from_thread(self._notify_error, str(exc), "Cannot open the index")
-            return
-        except Exception as exc:  # the app keeps running whatever the core does
-            self.log.error(f"startup failed: {exc!r}")
-            self.call_from_thread(self._set_state, index="index unavailable")
-            self.call_from_thread(self._notify_error, f"unexpected error: {exc}", "Cannot open the index")
-            return
-        if not self.load_model or self._quitting.is_set():
+        if call.failed or not self.load_model or self._quitting.is_set():
             return
         self.call_from_thread(self._set_state, model="loading model…")
-        try:
+        with CoreCall(self, "model load", self._model_unavailable) as call:
             model = self.satchel.model()
             load = getattr(model, "load", None)
             if callable(load):
                 load()
-        except SatchelError as exc:
-            self.call_from_thread(self._set_state, model="no model: answers unavailable")
-            self.call_from_thread(self._notify_error, str(exc), "Cannot load the model")
-            return
-        except Exception as exc:
-            self.log.error(f"model load failed: {exc!r}")
-            self.call_from_thread(self._set_state, model="no model: answers unavailable")
-            self.call_from_thread(self._notify_error, f"unexpected error: {exc}", "Cannot load the model")
+        if call.failed:
             return
         self.call_from_thread(self._set_state, model="model ready")
+
+    def _index_unavailable(self, message: str) -> None:
+        self._set_state(index="index unavailable")
+        self._notify_error(message, "Cannot open the index")
+
+    def _model_unavailable(self, message: str) -> None:
+        self._set_state(model="no model: answers unavailable")
+        self._notify_error(message, "Cannot load the model")
 
     def refresh_sources(self) -> None:
         """Reload the sources and counts (after a sync, an add or a remove)."""
 
         def work() -> None:
-            try:
+            with CoreCall(self, "reading sources") as call:
                 sources = self.satchel.sources()
-            except Exception as exc:
-                self.log.error(f"reading sources failed: {exc!r}")
+            if call.failed:
                 return
             self.call_from_thread(self._sources_loaded, sources)
 
@@ -209,14 +201,9 @@ class SatchelApp(App[None]):
         self.syncing = True  # add + first sync are one piece of work
 
         def work() -> None:
-            try:
+            with CoreCall(self, "add", self._add_failed) as call:
                 added = self.writer().add_source(path)
-            except SatchelError as exc:
-                self.call_from_thread(self._add_failed, str(exc))
-                return
-            except Exception as exc:
-                self.log.error(f"add failed: {exc!r}")
-                self.call_from_thread(self._add_failed, f"unexpected error: {exc}")
+            if call.failed:
                 return
             self.call_from_thread(self._added, added)
 
@@ -238,14 +225,9 @@ class SatchelApp(App[None]):
             return
 
         def work() -> None:
-            try:
+            with CoreCall(self, "remove", partial(self._notify_error, title="Cannot remove the source")) as call:
                 removed = self.writer().remove_source(str(source["id"]))
-            except SatchelError as exc:
-                self.call_from_thread(self._notify_error, str(exc), "Cannot remove the source")
-                return
-            except Exception as exc:
-                self.log.error(f"remove failed: {exc!r}")
-                self.call_from_thread(self._notify_error, f"unexpected error: {exc}")
+            if call.failed:
                 return
             self.call_from_thread(
                 self.notify,
@@ -280,16 +262,9 @@ class SatchelApp(App[None]):
             text = f"{label}: {p.units_done}/{p.units_total} files · {p.chunks} chunks · {format_eta(p.eta_seconds)}"
             self.call_from_thread(self._sync_progress, p.fraction, text)
 
-        try:
+        with CoreCall(self, "sync", self._sync_failed, quiet=(SyncCancelled,)) as call:
             report = self.writer().sync(progress=progress, source_ids=source_ids)
-        except SyncCancelled:
-            return
-        except SatchelError as exc:
-            self.call_from_thread(self._sync_failed, str(exc))
-            return
-        except Exception as exc:
-            self.log.error(f"sync failed: {exc!r}")
-            self.call_from_thread(self._sync_failed, f"unexpected error: {exc}")
+        if call.failed:
             return
         self.call_from_thread(self._sync_done, report, label)
         self._ocr_work()
@@ -426,6 +401,11 @@ class SatchelApp(App[None]):
     async def _resume(self, conversation_id: int, turns: list[dict[str, Any]]) -> None:
         chat = await self._mode_screen("chat")
         await chat.show_conversation(conversation_id, turns)
+
+
+if TYPE_CHECKING:
+    # the screens reach the app as a SatchelHost (host.py): mypy holds the app to it
+    _host: type[SatchelHost] = SatchelApp
 
 
 def create_app(satchel: Satchel, *, load_model: bool = True) -> SatchelApp:

@@ -15,11 +15,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from assistant.errors import SatchelError
-from assistant.llm import GenerationStats
+from assistant.generation import GenerationStats
 from assistant.rag import Answer
+from assistant.tui.host import CoreCall, from_thread, satchel_app
 from assistant.tui.view import FilterState, SourceView, lift_filters, linkify_citations
-from assistant.tui.widgets import FilterChips, SourceList, StatusLine, from_thread, satchel_app
+from assistant.tui.widgets import FilterChips, SourceList, StatusLine
 
 FLUSH_INTERVAL_S = 0.08
 WELCOME = """\
@@ -178,7 +178,7 @@ class ChatScreen(Screen[None]):
             if turn is not None and not self._stop.is_set():
                 from_thread(self, turn.set_note, f"{message}…  (Esc stops)")
 
-        try:
+        with CoreCall(self, "answer", self._answer_failed) as call:
             answer = sapp.satchel.ask(
                 question,
                 filters,
@@ -188,15 +188,10 @@ class ChatScreen(Screen[None]):
                 origin="tui",
                 on_status=on_status,
             )
-        except SatchelError as exc:
-            from_thread(self, self._answer_failed, str(exc))
-            return
-        except Exception as exc:  # the app keeps running whatever the core does
-            sapp.log.error(f"answer failed: {exc!r}")
-            from_thread(self, self._answer_failed, f"unexpected error: {exc}")
+        if call.failed:
             return
         from_thread(self, self._answer_done, answer)
-        sapp.call_from_thread(sapp._set_state, usage=sapp.usage_state())
+        self.app.call_from_thread(sapp._set_state, usage=sapp.usage_state())
 
     async def _flush(self) -> None:
         """Show the tokens that arrived since the last update."""

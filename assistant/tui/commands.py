@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-if TYPE_CHECKING:
-    from assistant.tui.app import SatchelApp
+from assistant.tui.host import SatchelHost
 
 
 class SatchelCommands(Provider):
-    def _app(self) -> SatchelApp:
-        return cast("SatchelApp", self.app)
+    def _app(self) -> SatchelHost:
+        return cast("SatchelHost", self.app)
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self._app()

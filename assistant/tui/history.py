@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -12,9 +13,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown
 
-from assistant.errors import SatchelError
+from assistant.tui.host import CoreCall, satchel_app
 from assistant.tui.view import format_when
-from assistant.tui.widgets import StatusLine, satchel_app
+from assistant.tui.widgets import StatusLine
 
 EMPTY = "*No conversations yet: ask something on the chat screen (F2).*"
 
@@ -57,16 +58,12 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def _load_worker(self) -> None:
-        sapp = satchel_app(self)
-        try:
-            conversations = sapp.satchel.conversations()
-        except SatchelError as exc:
-            sapp.call_from_thread(sapp.notify, str(exc), severity="error", markup=False)
+        notify = partial(self.app.notify, severity="error", markup=False)
+        with CoreCall(self, "history", notify, report_unexpected=False) as call:
+            conversations = satchel_app(self).satchel.conversations()
+        if call.failed:
             return
-        except Exception as exc:  # the app keeps running whatever the core does
-            sapp.log.error(f"history failed: {exc!r}")
-            return
-        sapp.call_from_thread(self._fill, conversations)
+        self.app.call_from_thread(self._fill, conversations)
 
     def _fill(self, conversations: list[dict[str, Any]]) -> None:
         self.conversations = conversations
@@ -101,10 +98,8 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-preview", exit_on_error=False)
     def _preview_worker(self, conversation_id: int) -> None:
-        sapp = satchel_app(self)
-        try:
-            turns = sapp.satchel.conversation_turns(conversation_id)
-        except Exception as exc:
-            sapp.log.error(f"history preview failed: {exc!r}")
+        with CoreCall(self, "history preview") as call:
+            turns = satchel_app(self).satchel.conversation_turns(conversation_id)
+        if call.failed:
             return
-        sapp.call_from_thread(self.query_one("#history-preview", Markdown).update, preview_markdown(turns))
+        self.app.call_from_thread(self.query_one("#history-preview", Markdown).update, preview_markdown(turns))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
@@ -13,10 +14,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
-from assistant.errors import SatchelError
 from assistant.search import Filters, SearchOutcome
+from assistant.tui.host import CoreCall, satchel_app
 from assistant.tui.view import KINDS, FilterState, SourceView, lift_filters
-from assistant.tui.widgets import FilterChips, SourceList, StatusLine, satchel_app
+from assistant.tui.widgets import FilterChips, SourceList, StatusLine
 
 DEBOUNCE_S = 0.3
 RESULTS = 20
@@ -55,7 +56,7 @@ class SearchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Search"
-        self.watch(satchel_app(self), "data_version", self._sources_changed)
+        self.watch(self.app, "data_version", self._sources_changed)
 
     def _sources_changed(self, _version: int) -> None:
         sources = satchel_app(self).sources_cache
@@ -173,17 +174,11 @@ class SearchScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search_worker(self, request: int, query: str, filters: Filters) -> None:
-        sapp = satchel_app(self)
-        try:
-            outcome = sapp.satchel.search(query, filters, k=RESULTS)
-        except SatchelError as exc:
-            sapp.call_from_thread(self._search_failed, request, str(exc))
+        with CoreCall(self, "search", partial(self._search_failed, request)) as call:
+            outcome = satchel_app(self).satchel.search(query, filters, k=RESULTS)
+        if call.failed:
             return
-        except Exception as exc:  # the app keeps running whatever the core does
-            sapp.log.error(f"search failed: {exc!r}")
-            sapp.call_from_thread(self._search_failed, request, f"unexpected error: {exc}")
-            return
-        sapp.call_from_thread(self._show_results, request, outcome)
+        self.app.call_from_thread(self._show_results, request, outcome)
 
     def _show_results(self, request: int, outcome: SearchOutcome) -> None:
         if request != self._request:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
 
-from assistant.errors import SatchelError
 from assistant.tui.dialogs import ConfirmScreen, PathPicker
+from assistant.tui.host import CoreCall, satchel_app
 from assistant.tui.view import display_path, format_when, relative_to_roots
-from assistant.tui.widgets import StatusLine, satchel_app
+from assistant.tui.widgets import StatusLine
 
 
 class SourcesScreen(Screen[None]):
@@ -60,10 +61,9 @@ class SourcesScreen(Screen[None]):
         errors.add_column("file", key="file")
         errors.add_column("item", key="item")
         errors.add_column("reason", key="reason")
-        app = satchel_app(self)
-        self.watch(app, "data_version", self._reload)
-        self.watch(app, "sync_fraction", self._show_progress)
-        self.watch(app, "sync_text", self._show_sync_text)
+        self.watch(self.app, "data_version", self._reload)
+        self.watch(self.app, "sync_fraction", self._show_progress)
+        self.watch(self.app, "sync_text", self._show_sync_text)
 
     def on_screen_resume(self) -> None:
         self._reload(0)
@@ -74,16 +74,12 @@ class SourcesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sources-load", exit_on_error=False)
     def _load_worker(self) -> None:
-        sapp = satchel_app(self)
-        try:
-            status = sapp.satchel.status()
-        except SatchelError as exc:
-            sapp.call_from_thread(sapp.notify, str(exc), severity="error", markup=False)
+        notify = partial(self.app.notify, severity="error", markup=False)
+        with CoreCall(self, "status", notify, report_unexpected=False) as call:
+            status = satchel_app(self).satchel.status()
+        if call.failed:
             return
-        except Exception as exc:  # the app keeps running whatever the core does
-            sapp.log.error(f"status failed: {exc!r}")
-            return
-        sapp.call_from_thread(self._fill, status)
+        self.app.call_from_thread(self._fill, status)
 
     def _fill(self, status: dict[str, Any]) -> None:
         sources = status["sources"]

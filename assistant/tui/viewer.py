@@ -13,9 +13,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from assistant.errors import SatchelError
+from assistant.tui.host import CoreCall, satchel_app
 from assistant.tui.view import SourceView, kind_icon, person_name, relative_to_roots, short_date
-from assistant.tui.widgets import StatusLine, satchel_app
+from assistant.tui.widgets import StatusLine
 
 # A long document (a book-sized PDF) is shown around the passage, not whole.
 WINDOW_CHARS = 40_000
@@ -82,17 +82,11 @@ class DocumentScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="document", exit_on_error=False)
     def _load_worker(self) -> None:
-        sapp = satchel_app(self)
-        try:
-            doc = sapp.satchel.document(self.view.document_id)
-        except SatchelError as exc:
-            sapp.call_from_thread(self._failed, str(exc))
+        with CoreCall(self, "document", self._failed) as call:
+            doc = satchel_app(self).satchel.document(self.view.document_id)
+        if call.failed:
             return
-        except Exception as exc:  # the app keeps running whatever the core does
-            sapp.log.error(f"document failed: {exc!r}")
-            sapp.call_from_thread(self._failed, f"unexpected error: {exc}")
-            return
-        sapp.call_from_thread(self._show, doc)
+        self.app.call_from_thread(self._show, doc)
 
     def _failed(self, message: str) -> None:
         self.query_one("#doc-head", Static).update(Content(message))

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.dom import DOMNode
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from assistant.tui.host import satchel_app
 from assistant.tui.view import FilterState, SourceView
-
-if TYPE_CHECKING:
-    from assistant.tui.app import SatchelApp
-
-
-def satchel_app(widget: Widget) -> SatchelApp:
-    """The running app, typed (screens and widgets reach the core through it)."""
-    return cast("SatchelApp", widget.app)
-
-
-def from_thread(node: DOMNode, callback: Callable[..., Any], *args: Any) -> Any:
-    """``App.call_from_thread`` for sync and async callbacks alike (its typing
-    cannot be solved by mypy for a coroutine function)."""
-    return node.app.call_from_thread(callback, *args)
 
 
 class SourceList(OptionList):
@@ -130,8 +112,7 @@ class StatusLine(Static):
     """One line under every screen: index and model state, and what is running."""
 
     def on_mount(self) -> None:
-        app = satchel_app(self)
-        self.watch(app, "status_text", self._show)
+        self.watch(self.app, "status_text", self._show)
 
     def _show(self, text: str) -> None:
         self.update(Content(text))
