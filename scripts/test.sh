@@ -14,4 +14,6 @@ if ! command -v tmux >/dev/null; then
 fi
 .venv/bin/ruff check assistant connectors tests scripts
 .venv/bin/mypy assistant connectors
+# the import contracts in pyproject.toml ([tool.importlinter])
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest -q "$@"

@@ -1,5 +1,7 @@
-"""Rules of the design that a test can hold: a headless core, no work at import
-time, connectors found through entry points."""
+"""Rules of the design that a test can hold: a headless core, no import cycles, no
+work at import time, connectors found through entry points. The import contracts
+proper (connectors apart, no front end in the core) are import-linter's, in
+pyproject.toml, run by scripts/test.sh."""
 
 from __future__ import annotations
 
@@ -55,6 +57,28 @@ def test_core_never_imports_a_front_end() -> None:
                     if any(name == f or name.startswith(f + ".") for f in front_ends):
                         offenders.append(f"{path.relative_to(REPO)}: {name}")
     assert offenders == []
+
+
+def import_cycles(packages: tuple[str, ...] = ("assistant", "connectors")) -> list[list[str]]:
+    """Each cycle of imports between single modules, once: every import counts, the
+    ones inside functions and under TYPE_CHECKING too (grimp, import-linter's graph)."""
+    import grimp
+
+    graph = grimp.build_graph(*packages, cache_dir=None)
+    cycles: dict[frozenset[str], list[str]] = {}
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            back = graph.find_shortest_chain(importer=imported, imported=importer, as_packages=False)
+            if back:
+                cycles.setdefault(frozenset(back), [importer, *back])
+    return list(cycles.values())
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """import-linter's acyclic_siblings contract sees a subpackage as one node, and
+    assistant/ mixes modules with subpackages; this holds the rule module by module."""
+    cycles = import_cycles()
+    assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
 def test_importing_satchel_loads_no_heavy_library() -> None:
