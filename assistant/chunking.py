@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from assistant.store import ChunkRecord, epoch
-from connectors.base import KIND_CHAT, KIND_EMAIL, Document, Section
+from connectors.base import Document, Section
+from connectors.kinds import KIND_CHAT, KIND_EMAIL
 
 # Title tokens prepended to every chunk's embedding input ("Subject: ..."), at most.
 TITLE_TOKENS = 32
@@ -68,7 +69,7 @@ def persons_of(names: Sequence[str | None]) -> str:
 # name): it is prepended to each chunk's embedding input. Files and notes are left
 # alone: their title is often the file name, and renaming a file must not change its
 # vectors (their headings are part of the text anyway).
-TITLED_KINDS = frozenset({"email", "chat"})
+TITLED_KINDS = frozenset({KIND_EMAIL, KIND_CHAT})
 
 
 def chunk_document(doc: Document, tokenizer: Any, options: ChunkingOptions) -> list[PreparedChunk]:

@@ -20,6 +20,7 @@ from assistant.errors import SatchelError
 from assistant.mcp import command as mcp_command
 from assistant.ops import log_index_report, logged_run
 from assistant.settings import load_settings
+from connectors.kinds import KINDS
 
 # `satchel index` exit codes, for cron and systemd (docs/cli.md)
 EXIT_OK = 0
@@ -33,9 +34,7 @@ def _repo_sample_dir() -> Path:
 
 def _add_filter_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("filters")
-    group.add_argument(
-        "--kind", action="append", default=[], help="document kind: email, chat, file, note (repeatable)"
-    )
+    group.add_argument("--kind", action="append", default=[], help=f"document kind: {', '.join(KINDS)} (repeatable)")
     group.add_argument("--source", action="append", default=[], help="a source id or path (repeatable)")
     group.add_argument(
         "--from",

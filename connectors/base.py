@@ -21,12 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-# Kinds the core knows how to filter and present. Connectors may use others; they are
-# stored and filtered as plain strings.
-KIND_EMAIL = "email"
-KIND_CHAT = "chat"
-KIND_FILE = "file"
-KIND_NOTE = "note"
+# The kinds, for connectors written against this module (connectors/kinds.py has the list)
+from connectors.kinds import KIND_CHAT as KIND_CHAT
+from connectors.kinds import KIND_EMAIL as KIND_EMAIL
+from connectors.kinds import KIND_FILE as KIND_FILE
+from connectors.kinds import KIND_NOTE as KIND_NOTE
 
 
 @dataclass

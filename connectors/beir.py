@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
+from connectors.kinds import KIND_FILE
 
 
 class BeirCorpusConnector(Connector):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_NOTE, Connector, Document, ItemError, Section
+from connectors.base import Connector, Document, ItemError, Section
 from connectors.files.textutil import (
     clean_text,
     file_mtime,
@@ -29,6 +29,7 @@ from connectors.files.textutil import (
     parse_iso_date,
     read_text_file,
 )
+from connectors.kinds import KIND_NOTE
 
 __all__ = [
     "TextConnector",

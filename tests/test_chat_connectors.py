@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.chat import (
     DiscordConnector,
     MessengerConnector,
@@ -41,6 +41,7 @@ from connectors.chat import (
 )
 from connectors.chat.common import ChatExportError, fix_mojibake
 from connectors.chat.whatsapp import decide_date_order, parse_whatsapp_text
+from connectors.kinds import KIND_CHAT
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "chat"

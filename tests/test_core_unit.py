@@ -16,7 +16,8 @@ from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokeniz
 from assistant.errors import ConfigError, EmbeddingMismatchError, StoreLockedError
 from assistant.search import Filters, Searcher, fts_query, highlight_snippet, parse_date, standardised
 from assistant.settings import load_settings
-from connectors.base import KIND_CHAT, Document, Section
+from connectors.base import Document, Section
+from connectors.kinds import KIND_CHAT
 
 
 def write(path: Path, text: str) -> Path:

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from assistant.settings import Settings
+from connectors.kinds import KINDS
 
 HELP = "serve your data to MCP clients (AI apps, agents) over stdio, read-only by default"
 
@@ -30,9 +31,7 @@ def register(sub: Any) -> None:
     )
     view = p.add_argument_group("what the client may see (enforced for every tool)")
     view.add_argument("--source", action="append", default=[], metavar="ID|PATH", help="only this source (repeatable)")
-    view.add_argument(
-        "--kind", action="append", default=[], help="only this kind: email, chat, file, note (repeatable)"
-    )
+    view.add_argument("--kind", action="append", default=[], help=f"only this kind: {', '.join(KINDS)} (repeatable)")
     view.add_argument(
         "--exclude-person",
         action="append",

@@ -26,8 +26,7 @@ from assistant.core import Satchel
 from assistant.errors import SatchelError, SourceError
 from assistant.search import Filters
 from assistant.settings import Settings
-
-KINDS = ("email", "chat", "file", "note")
+from connectors.kinds import KINDS
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Static
 
+from connectors.kinds import KINDS
+
 HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Everywhere",
@@ -53,7 +55,7 @@ HELP_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 HELP_FILTERS = (
-    "Filters, typed in a question or a search: kind:email (email, chat, file, note), "
+    f"Filters, typed in a question or a search: kind:email ({', '.join(KINDS)}), "
     'from:Helena or from:"Helena Duarte", after:2026-04, before:2026-05-01, '
     "source:2 (an id or a folder name). They become chips under the box: "
     "click a chip, or focus it and press Enter, to remove it."

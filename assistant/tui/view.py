@@ -17,9 +17,9 @@ from textual.content import Content
 
 from assistant.rag import SourceRef
 from assistant.search import Filters, Result, parse_date
+from connectors.kinds import KIND_CHAT, KIND_EMAIL, KIND_FILE, KIND_NOTE, KINDS
 
-KIND_ICONS = {"email": "✉", "chat": "☏", "file": "▤", "note": "✎"}
-KINDS = ("email", "chat", "file", "note")
+KIND_ICONS = {KIND_EMAIL: "✉", KIND_CHAT: "☏", KIND_FILE: "▤", KIND_NOTE: "✎"}
 # What people type for a kind, mapped to the kind the store knows.
 KIND_ALIASES = {
     "mail": "email",

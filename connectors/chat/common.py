@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Document, ImageRef, Section, to_utc
+from connectors.base import Document, ImageRef, Section, to_utc
+from connectors.kinds import KIND_CHAT
 
 # How much of a file a ``claims()`` sniff reads: enough for the header and the
 # first messages, little enough to stay cheap on every file of a large tree.
@@ -105,6 +106,26 @@ def load_json(path: Path) -> Any:
     """Parse a JSON file with a clear error for the empty and the truncated case."""
     raw = path.read_bytes()
     return parse_json_bytes(raw, str(path))
+
+
+def json_head(path: Path) -> str | None:
+    """The first bytes of a ``.json`` file as text, for a JSON chat connector's
+    ``claims`` to sniff; None for a folder or any other file."""
+    if path.is_dir() or path.suffix.lower() != ".json":
+        return None
+    return read_head(path)
+
+
+def load_json_export(path: Path, label: str, *, messages: bool = True) -> dict[str, Any]:
+    """The top object of a JSON chat export, or :class:`ChatExportError` saying why
+    the file is not a ``label`` export: empty, truncated, not a JSON object, or (with
+    ``messages``) without a "messages" list."""
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise ChatExportError(f"not a {label} export: {path.name} is not a JSON object")
+    if messages and not isinstance(data.get("messages"), list):
+        raise ChatExportError(f'not a {label} export: {path.name} has no "messages" list')
+    return data
 
 
 def parse_json_bytes(raw: bytes, where: str) -> Any:

@@ -14,17 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.chat.common import (
-    ChatExportError,
     ChatMessage,
     clean_key,
-    load_json,
+    json_head,
+    load_json_export,
     month_documents,
     parse_iso,
     platform_title,
-    read_head,
 )
+from connectors.kinds import KIND_CHAT
 
 _GUILD = re.compile(r'"guild"\s*:\s*\{')
 _CHANNEL = re.compile(r'"channel"\s*:\s*\{')
@@ -61,15 +61,11 @@ class DiscordConnector(Connector):
     description = "Discord channel exports (DiscordChatExporter JSON)"
 
     def claims(self, path: Path) -> bool:
-        if path.is_dir() or path.suffix.lower() != ".json":
-            return False
-        head = read_head(path)
-        return _GUILD.search(head) is not None and _CHANNEL.search(head) is not None
+        head = json_head(path)
+        return head is not None and _GUILD.search(head) is not None and _CHANNEL.search(head) is not None
 
     def iter_documents(self, path: Path) -> Iterator[Document | ItemError]:
-        data = load_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-            raise ChatExportError(f"not a DiscordChatExporter export: {path.name} has no messages")
+        data = load_json_export(path, "DiscordChatExporter")
         guild = data.get("guild") if isinstance(data.get("guild"), dict) else {}
         channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
         assert isinstance(guild, dict) and isinstance(channel, dict)

@@ -19,18 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.chat.common import (
-    ChatExportError,
     ChatMessage,
     clean_key,
     epoch_to_utc,
     fix_mojibake,
-    load_json,
+    json_head,
+    load_json_export,
     month_documents,
     platform_title,
-    read_head,
 )
+from connectors.kinds import KIND_CHAT
 
 _TIMESTAMP_MS = re.compile(r'"timestamp_ms"\s*:')
 _SENDER = re.compile(r'"sender_name"\s*:|"participants"\s*:')
@@ -108,17 +108,15 @@ class MessengerConnector(Connector):
     description = "Facebook Messenger and Instagram JSON exports"
 
     def claims(self, path: Path) -> bool:
-        if path.is_dir() or path.suffix.lower() != ".json":
+        head = json_head(path)
+        if head is None:
             return False
-        head = read_head(path)
         if _TIMESTAMP_MS.search(head) and _SENDER.search(head):
             return True
         return _E2EE.search(head) is not None and _E2EE_TS.search(head) is not None
 
     def iter_documents(self, path: Path) -> Iterator[Document | ItemError]:
-        data = load_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-            raise ChatExportError(f'not a Messenger/Instagram export: {path.name} has no "messages" list')
+        data = load_json_export(path, "Messenger/Instagram")
         where = str(path)
         messages: list[ChatMessage] = []
         for index, raw in enumerate(data["messages"]):

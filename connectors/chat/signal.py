@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError, to_utc
+from connectors.base import Connector, Document, ItemError, to_utc
 from connectors.chat.common import (
     ChatExportError,
     ChatMessage,
@@ -34,6 +34,7 @@ from connectors.chat.common import (
     read_head,
     strip_marks,
 )
+from connectors.kinds import KIND_CHAT
 
 HEADER = re.compile(r"\[(\d{4})-(\d{2})-(\d{2}),? (\d{1,2}):(\d{2})(?::(\d{2}))?\] (?:([^:\n]{1,100}?):(?: |$))?")
 _REACTIONS = re.compile(r"^\(- .* -\)$")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from connectors.base import KIND_CHAT, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.chat.common import (
     ChatExportError,
     ChatMessage,
@@ -32,6 +32,7 @@ from connectors.chat.common import (
     platform_title,
     read_zip_member,
 )
+from connectors.kinds import KIND_CHAT
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 _MARKUP = re.compile(r"<([^<>\n]+)>")

@@ -17,18 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_CHAT, MIN_IMAGE_BYTES, Connector, Document, ImageRef, ItemError, is_image_name
+from connectors.base import MIN_IMAGE_BYTES, Connector, Document, ImageRef, ItemError, is_image_name
 from connectors.chat.common import (
     ChatExportError,
     ChatMessage,
     clean_key,
     epoch_to_utc,
-    load_json,
+    json_head,
+    load_json_export,
     month_documents,
     parse_iso,
     platform_title,
-    read_head,
 )
+from connectors.kinds import KIND_CHAT
 
 _MESSAGES_LIST = re.compile(r'"messages"\s*:\s*\[')
 _TELEGRAM_DATE = re.compile(r'"date_unixtime"\s*:|"date"\s*:\s*"\d{4}-\d\d-\d\dT')
@@ -203,14 +204,11 @@ class TelegramConnector(Connector):
     description = "Telegram Desktop JSON exports (result.json)"
 
     def claims(self, path: Path) -> bool:
-        if path.is_dir() or path.suffix.lower() != ".json":
-            return False
-        return looks_like_telegram(read_head(path))
+        head = json_head(path)
+        return head is not None and looks_like_telegram(head)
 
     def iter_documents(self, path: Path) -> Iterator[Document | ItemError]:
-        data = load_json(path)
-        if not isinstance(data, dict):
-            raise ChatExportError(f"not a Telegram export: {path.name} is not a JSON object")
+        data = load_json_export(path, "Telegram", messages=False)
         chats: list[dict[str, Any]] = []
         if isinstance(data.get("messages"), list):
             chats.append(data)

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from connectors.base import (
-    KIND_CHAT,
     MIN_IMAGE_BYTES,
     Connector,
     Document,
@@ -54,6 +53,7 @@ from connectors.chat.common import (
     read_zip_member,
     strip_marks,
 )
+from connectors.kinds import KIND_CHAT
 
 # AM/PM markers as far as WhatsApp's locales write them: a.m./p.m. in all their
 # spellings, Japanese, Korean, Chinese, Arabic, Persian, Greek, Hungarian,

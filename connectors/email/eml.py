@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import KIND_EMAIL, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.email.message import MessageContext, message_documents, parse_message
 from connectors.email.sniff import looks_extensionless, looks_like_rfc822, read_head
+from connectors.kinds import KIND_EMAIL
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import KIND_EMAIL, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.email.message import (
     MessageContext,
     ThreadFields,
@@ -25,6 +25,7 @@ from connectors.email.message import (
     parse_message,
 )
 from connectors.email.sniff import MAILDIR_INFO, looks_like_rfc822, read_head
+from connectors.kinds import KIND_EMAIL
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 32

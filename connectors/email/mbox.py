@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from connectors.base import KIND_EMAIL, Connector, Document, ItemError, to_utc
+from connectors.base import Connector, Document, ItemError, to_utc
 from connectors.email.message import (
     MessageContext,
     ThreadFields,
@@ -34,6 +34,7 @@ from connectors.email.message import (
     parse_message,
 )
 from connectors.email.sniff import looks_extensionless, read_head
+from connectors.kinds import KIND_EMAIL
 
 # A single message larger than this is skipped and reported, not parsed.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024

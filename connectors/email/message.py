@@ -22,10 +22,11 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
-from connectors.base import KIND_EMAIL, MIN_IMAGE_BYTES, Document, ImageRef, Section, is_image_name, to_utc
+from connectors.base import MIN_IMAGE_BYTES, Document, ImageRef, Section, is_image_name, to_utc
 from connectors.email.attachments import attachment_text
 from connectors.email.charsets import decode_bytes
 from connectors.htmltext import too_many_tags
+from connectors.kinds import KIND_EMAIL
 
 # Attachments larger than this are listed but their text is not extracted.
 MAX_EXTRACT_BYTES = 50 * 1024 * 1024

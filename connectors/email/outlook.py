@@ -22,11 +22,12 @@ from email.utils import format_datetime, formataddr, getaddresses
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_EMAIL, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.email.charsets import decode_bytes
 from connectors.email.eml import parse_eml_file
 from connectors.email.message import MessageContext, message_documents, parse_message
 from connectors.email.sniff import is_ole, looks_extensionless, looks_like_rfc822, read_head
+from connectors.kinds import KIND_EMAIL
 
 MAX_EMBEDDED_DEPTH = 3
 # MAPI time properties to fall back on when the message has no sent/received date

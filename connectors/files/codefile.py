@@ -15,8 +15,9 @@ import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, Section
+from connectors.base import Connector, Document, ItemError, Section
 from connectors.files.textutil import NotTextError, decode_bytes, file_mtime
+from connectors.kinds import KIND_FILE
 
 # A source file larger than this is generated (a bundle, a dump), not written.
 MAX_CODE_BYTES = 1024 * 1024

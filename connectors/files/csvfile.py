@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, Section
+from connectors.base import Connector, Document, ItemError, Section
 from connectors.files.textutil import decode_bytes, file_mtime
+from connectors.kinds import KIND_FILE
 
 MAX_CSV_BYTES = 200 * 1024 * 1024
 # Beyond this a table is a data set, not a document: the rest is reported, not indexed.

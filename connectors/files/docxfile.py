@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, to_utc
+from connectors.base import Connector, Document, ItemError, to_utc
 from connectors.files.sections import SectionBuilder
 from connectors.files.textutil import file_mtime, open_zip
+from connectors.kinds import KIND_FILE
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.I)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, Section
+from connectors.base import Connector, Document, ItemError, Section
 from connectors.files.textutil import (
     clean_text,
     decode_markup,
@@ -26,6 +26,7 @@ from connectors.files.textutil import (
     parse_iso_date,
     read_zip_member,
 )
+from connectors.kinds import KIND_FILE
 
 CONTAINER = "urn:oasis:names:tc:opendocument:xmlns:container"
 OPF = "http://www.idpf.org/2007/opf"

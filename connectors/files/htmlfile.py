@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError, Section
+from connectors.base import Connector, Document, ItemError, Section
 from connectors.files.textutil import (
     clean_text,
     decode_markup,
@@ -15,6 +15,7 @@ from connectors.files.textutil import (
     parse_iso_date,
 )
 from connectors.htmltext import crude_html_text, soup_to_text, too_many_tags
+from connectors.kinds import KIND_FILE
 
 MAX_HTML_BYTES = 50 * 1024 * 1024
 

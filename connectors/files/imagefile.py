@@ -20,8 +20,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from connectors.base import IMAGE_SUFFIXES, KIND_FILE, MIN_IMAGE_BYTES, Connector, Document, ImageRef, ItemError
+from connectors.base import IMAGE_SUFFIXES, MIN_IMAGE_BYTES, Connector, Document, ImageRef, ItemError
 from connectors.files.textutil import file_mtime
+from connectors.kinds import KIND_FILE
 
 # Media file names of WhatsApp (Android, iPhone) and Telegram Desktop exports.
 _WHATSAPP_MEDIA = re.compile(r"^(?:(?:IMG|STK|DOC)-\d{8}-WA\d+|\d{8}-(?:PHOTO|STICKER)-\d{4}-\d\d-\d\d-)", re.I)

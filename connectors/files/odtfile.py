@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.files.sections import SectionBuilder
 from connectors.files.textutil import file_mtime, open_zip, parse_iso_date, read_zip_member
+from connectors.kinds import KIND_FILE
 
 OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"

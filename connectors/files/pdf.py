@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ImageRef, ItemError, Section
+from connectors.base import Connector, Document, ImageRef, ItemError, Section
 from connectors.files.pdfworker import iter_pdf_messages
 from connectors.files.textutil import (
     clean_text,
@@ -44,6 +44,7 @@ from connectors.files.textutil import (
     normalise_whitespace,
     parse_iso_date,
 )
+from connectors.kinds import KIND_FILE
 
 # Seconds one PDF may take, all pages included. Change it here, per connector
 # (``PdfConnector(time_limit=...)``) or per call (``extract_pdf(time_limit=...)``).

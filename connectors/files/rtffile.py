@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base import KIND_FILE, Connector, Document, ItemError
+from connectors.base import Connector, Document, ItemError
 from connectors.files.textutil import clean_text, file_mtime
+from connectors.kinds import KIND_FILE
 
 MAX_RTF_BYTES = 100 * 1024 * 1024
 _CODEPAGE = re.compile(rb"\\ansicpg(\d{3,5})")
