@@ -74,11 +74,12 @@ def write_mixed(folder: Path, count: int) -> int:
                 word.add_paragraph(text)
                 word.save(str(folder / f"{doc['_id']}.docx"))
             else:
-                latin = text.encode("cp1252", "replace").decode("cp1252")
+                # the hand-written PDF has the standard fonts' WinAnsi characters only
+                latin, heading = (t.encode("cp1252", "replace").decode("cp1252") for t in (text, title[:60]))
                 wrapped = textwrap.wrap(latin, 90)
                 pages = [[("p", part) for part in wrapped[i : i + 40]] for i in range(0, len(wrapped), 40)] or [[]]
-                pages[0].insert(0, ("title", title.encode("cp1252", "replace").decode("cp1252")[:60]))
-                write_pdf(folder / f"{doc['_id']}.pdf", title[:60], "SciFact", "abstract", pages)
+                pages[0].insert(0, ("title", heading))
+                write_pdf(folder / f"{doc['_id']}.pdf", heading, "SciFact", "abstract", pages)
     return count
 
 
