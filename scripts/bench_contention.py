@@ -93,20 +93,21 @@ def ask(env: dict[str, str]) -> dict[str, float]:
     return finish_ask(start_ask(env))
 
 
-def chunks(home: Path) -> int:
+def count(home: Path, table: str) -> int:
+    """Rows of ``table`` in the home's store, read while another process writes it."""
     try:
         with sqlite3.connect(f"file:{home / 'satchel.db'}?mode=ro", uri=True, timeout=5) as db:
-            return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     except sqlite3.Error:
         return -1
+
+
+def chunks(home: Path) -> int:
+    return count(home, "chunks")
 
 
 def documents(home: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{home / 'satchel.db'}?mode=ro", uri=True, timeout=5) as db:
-            return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
-    except sqlite3.Error:
-        return -1
+    return count(home, "documents")
 
 
 def copy_home(base: Path, target: Path) -> Path:
