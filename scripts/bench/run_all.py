@@ -369,6 +369,15 @@ def render(figures: dict[str, dict]) -> str:
             f"| TUI-warm | {f['warm_p50_s']} | {f['warm_p95_s']} | {f['warm_mean_s']} |",
             "",
         ]
+        if "warm_no_prefix_reuse_p50_s" in f:
+            lines += [
+                "The KV cache's prefix reuse (the system prompt is evaluated once per warm process): time to the"
+                f" first token p50 {f['warm_ttft_p50_s']} s with it, {f['warm_no_prefix_reuse_ttft_p50_s']} s with"
+                f" the cache emptied before each question; whole answer p50 {f['warm_p50_s']} /"
+                f" {f['warm_no_prefix_reuse_p50_s']} s, p95 {f['warm_p95_s']} / {f['warm_no_prefix_reuse_p95_s']} s."
+                " The sources, which change with every question, are most of each prompt.",
+                "",
+            ]
         if "_model" in f:
             lines += [f"Model: {f['_model']}.", ""]
         if "_previous_0_5b" in f:
