@@ -1038,7 +1038,8 @@ def check_gpu(settings: Settings) -> Check:
             "gpu",
             WARN,
             detail + ". n_gpu_layers is set but this llama.cpp build has no GPU backend, so answers run on the CPU",
-            "on a machine with the CUDA toolkit (nvcc), scripts/install.sh builds llama-cpp-python with CUDA",
+            "on a machine with an NVIDIA GPU and the CUDA toolkit (nvcc), scripts/install.sh builds llama-cpp-python "
+            "with CUDA",
         )
     if offload and not layers:
         return Check(

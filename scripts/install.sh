@@ -43,22 +43,39 @@ if [ -r /proc/cpuinfo ] && grep -qw avx2 /proc/cpuinfo; then
         fi
     done
 fi
-# A GPU: where the CUDA toolkit is installed (nvcc on PATH), llama.cpp is built with
-# its CUDA backend as well, so `n_gpu_layers` can offload the model; SATCHEL_CUDA=1
-# asks for it (the build fails loudly without a toolkit), SATCHEL_CUDA=0 keeps a CPU
-# build. The flag is in the stamp: switching it rebuilds.
-if [ "${SATCHEL_CUDA:-auto}" = "1" ] || { [ "${SATCHEL_CUDA:-auto}" = "auto" ] && command -v nvcc >/dev/null 2>&1; }; then
-    LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS -DGGML_CUDA=ON"
-    echo "the CUDA toolkit is here: llama.cpp is built with its CUDA backend (set n_gpu_layers = -1 to use it)" >&2
+# A GPU: where the CUDA toolkit (nvcc) and an NVIDIA GPU are both here, llama.cpp is
+# built with its CUDA backend as well, so `n_gpu_layers` can offload the model; should
+# that build fail, the CPU build is made instead. SATCHEL_CUDA=1 insists (a failed
+# build stops the install), SATCHEL_CUDA=0 keeps a CPU build. The flag is in the
+# stamp: switching it rebuilds. (A toolkit without a GPU, as on build machines, is
+# not enough: its build would fail or be of no use.)
+cuda_mode="${SATCHEL_CUDA:-auto}"
+if [ "$cuda_mode" = "auto" ] && command -v nvcc >/dev/null 2>&1 \
+    && { [ -e /dev/nvidia0 ] || nvidia-smi -L >/dev/null 2>&1; }; then
+    cuda_mode=1
 fi
+if [ "$cuda_mode" = "1" ]; then
+    LLAMA_CMAKE_ARGS="$LLAMA_CMAKE_ARGS -DGGML_CUDA=ON"
+fi
+build_llama() {
+    # --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a
+    # wheel built with other flags
+    CMAKE_ARGS="$1" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+        "${PIP[@]}" install --quiet --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==$LLAMA_VERSION"
+}
 stamp=.venv/llama-build-flags
 wanted="$LLAMA_VERSION $LLAMA_CMAKE_ARGS"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
     echo "building llama-cpp-python $LLAMA_VERSION (about 9 minutes on 2 cores)…" >&2
-    # --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a
-    # wheel built with other flags
-    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-        "${PIP[@]}" install --quiet --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==$LLAMA_VERSION"
+    if ! build_llama "$LLAMA_CMAKE_ARGS"; then
+        if [ "${SATCHEL_CUDA:-auto}" = "1" ] || [ "$cuda_mode" != "1" ]; then
+            exit 1
+        fi
+        echo "the CUDA build of llama.cpp failed: building it for the CPU (answers run on the CPU)" >&2
+        LLAMA_CMAKE_ARGS="${LLAMA_CMAKE_ARGS/ -DGGML_CUDA=ON/}"
+        wanted="$LLAMA_VERSION $LLAMA_CMAKE_ARGS"
+        build_llama "$LLAMA_CMAKE_ARGS"
+    fi
     echo "$wanted" > "$stamp"
 fi
 
