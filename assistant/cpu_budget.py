@@ -121,9 +121,10 @@ class CpuBudget:
         self.background = run_dir / "background"
         self.enabled = True
         try:
-            for folder in (self.answers, self.background):
-                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError:  # a read-only home: nothing to coordinate with
+            # never the home itself: that is made 0700 by Settings.ensure_home
+            for folder in (run_dir, self.answers, self.background):
+                folder.mkdir(exist_ok=True, mode=0o700)
+        except OSError:  # a read-only or missing home: nothing to coordinate with
             self.enabled = False
 
     def answers_pending(self) -> int:
