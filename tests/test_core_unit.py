@@ -613,3 +613,29 @@ def test_a_date_hint_ranks_sources_from_that_period_first(fake_app, tmp_path: Pa
     assert [r.source.rsplit("/", 1)[-1] for r in results] == ["april.md", "january.md"]
     plain = fake_app.searcher().search("pottery workshop", Filters(), k=5).results
     assert plain[0].source.endswith("january.md")  # without the hint the shorter note wins
+
+
+def test_a_sync_that_embeds_nothing_new_never_loads_the_model(tmp_path: Path, satchel_home: Path) -> None:
+    """A touched file with the same text, or a new file whose chunks the store holds
+    vectors for, costs no model load (torch's imports take seconds); a sync that does
+    load it reports the load as its own stage."""
+    from assistant.core import Satchel
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Boiler\n\nThe boiler switch is behind the pantry door.\n")
+    first = Satchel(load_settings())
+    first.add_source(folder)
+    report = first.sync()
+    assert report.embedded_chunks == 1 and report.stage_seconds["model_load"] > 0
+    assert report.stage_seconds["embed"] >= 0
+    first.close()
+
+    os.utime(folder / "a.md", (time.time() + 60, time.time() + 60))  # changed signature, same text
+    (folder / "copy.md").write_bytes((folder / "a.md").read_bytes())  # same chunk text: its vector is reused
+    second = Satchel(load_settings())
+    report = second.sync()
+    assert report.units_parsed == 2 and report.embedded_chunks == 0 and report.added == 1
+    assert second.serving_embedder._model is None, "the model was loaded for nothing"
+    assert "model_load" not in report.stage_seconds
+    second.close()
