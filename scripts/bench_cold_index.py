@@ -31,21 +31,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact" / "corpus.jsonl"
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
+
+from synthetic import scifact_documents, write_abstracts  # noqa: E402 - after the scripts folder is on sys.path
+
 SATCHEL = [sys.executable, "-m", "assistant.cli"]
-
-
-def write_scifact(folder: Path, limit: int | None) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with SCIFACT.open(encoding="utf-8") as lines:
-        for line in lines:
-            if limit is not None and count >= limit:
-                break
-            doc = json.loads(line)
-            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
-            count += 1
-    return count
 
 
 def write_mixed(folder: Path, count: int) -> int:
@@ -60,26 +50,22 @@ def write_mixed(folder: Path, count: int) -> int:
     from make_sample_pdfs import write_pdf
 
     folder.mkdir(parents=True, exist_ok=True)
-    with SCIFACT.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines):
-            if n >= count:
-                break
-            doc = json.loads(line)
-            title, text = doc["title"], doc["text"]
-            if n % 3 == 0:
-                (folder / f"{doc['_id']}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
-            elif n % 3 == 1:
-                word = WordDocument()
-                word.add_heading(title, level=1)
-                word.add_paragraph(text)
-                word.save(str(folder / f"{doc['_id']}.docx"))
-            else:
-                # the hand-written PDF has the standard fonts' WinAnsi characters only
-                latin, heading = (t.encode("cp1252", "replace").decode("cp1252") for t in (text, title[:60]))
-                wrapped = textwrap.wrap(latin, 90)
-                pages = [[("p", part) for part in wrapped[i : i + 40]] for i in range(0, len(wrapped), 40)] or [[]]
-                pages[0].insert(0, ("title", heading))
-                write_pdf(folder / f"{doc['_id']}.pdf", heading, "SciFact", "abstract", pages)
+    for n, doc in enumerate(scifact_documents(count)):
+        title, text = doc["title"], doc["text"]
+        if n % 3 == 0:
+            (folder / f"{doc['_id']}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+        elif n % 3 == 1:
+            word = WordDocument()
+            word.add_heading(title, level=1)
+            word.add_paragraph(text)
+            word.save(str(folder / f"{doc['_id']}.docx"))
+        else:
+            # the hand-written PDF has the standard fonts' WinAnsi characters only
+            latin, heading = (t.encode("cp1252", "replace").decode("cp1252") for t in (text, title[:60]))
+            wrapped = textwrap.wrap(latin, 90)
+            pages = [[("p", part) for part in wrapped[i : i + 40]] for i in range(0, len(wrapped), 40)] or [[]]
+            pages[0].insert(0, ("title", heading))
+            write_pdf(folder / f"{doc['_id']}.pdf", heading, "SciFact", "abstract", pages)
     return count
 
 
@@ -139,7 +125,7 @@ def main() -> int:
             write_mixed(folder, args.mixed)
         elif folder is None:
             folder = Path(tmp) / "scifact"
-            write_scifact(folder, args.docs)
+            write_abstracts(folder, args.docs)
         home = Path(tmp) / "home"
         env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
         subprocess.run([*SATCHEL, "add", str(folder)], cwd=REPO, env=env, check=True, capture_output=True)

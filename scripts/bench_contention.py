@@ -33,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact" / "corpus.jsonl"
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
+
+from synthetic import write_abstracts  # noqa: E402 - after the scripts folder is on sys.path
+
 SATCHEL = [sys.executable, "-m", "assistant.cli"]
 QUESTION = "When is the cabin check-in and what is the door code?"
 POLICIES = ("turns", "none", "share")
@@ -118,18 +121,6 @@ def copy_home(base: Path, target: Path) -> Path:
     for model in (base / "models").iterdir():
         os.link(model, target / "models" / model.name)  # 1 GB: linked, not copied
     return target
-
-
-def write_abstracts(folder: Path, count: int, skip: int = 0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with SCIFACT.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines):
-            if n < skip:
-                continue
-            if n >= skip + count:
-                break
-            doc = json.loads(line)
-            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
 
 
 def during_index(base: Path, work: Path, files: Path, policy: str, with_answer: bool) -> dict[str, Any]:

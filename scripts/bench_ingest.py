@@ -23,20 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact" / "corpus.jsonl"
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-
-def write_corpus(folder: Path, limit: int | None) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with open(SCIFACT, encoding="utf-8") as handle:
-        for line in handle:
-            if limit is not None and count >= limit:
-                break
-            doc = json.loads(line)
-            (folder / f"{doc['_id']}.md").write_text(f"# {doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
-            count += 1
-    return count
+from synthetic import write_abstracts  # noqa: E402 - after the scripts folder is on sys.path
 
 
 def main() -> int:
@@ -52,7 +41,7 @@ def main() -> int:
     force_offline()
     with tempfile.TemporaryDirectory(prefix="satchel-bench-") as tmp:
         corpus = Path(tmp) / "scifact"
-        n_docs = write_corpus(corpus, args.docs)
+        n_docs = write_abstracts(corpus, args.docs, markdown=True)
         app = Satchel(load_settings({"home": str(Path(tmp) / "home")}))
         app.embedder.load()  # model load is not ingest work; both sides start warm
         app.embedder.encode(["warm up"] * 8)

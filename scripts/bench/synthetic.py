@@ -26,6 +26,30 @@ DIMENSION = 384
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def scifact_documents(limit: int | None = None, skip: int = 0) -> Iterable[dict[str, str]]:
+    """SciFact's abstracts ({"_id", "title", "text"}) in corpus order, from ``skip``."""
+    with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as handle:
+        for n, line in enumerate(handle):
+            if limit is not None and n >= skip + limit:
+                return
+            if n >= skip:
+                yield json.loads(line)
+
+
+def write_abstracts(folder: Path, limit: int | None = None, *, skip: int = 0, markdown: bool = False) -> int:
+    """SciFact's abstracts as one file each, .txt (title, a blank line, the text) or
+    .md (the title as a heading); returns how many were written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for doc in scifact_documents(limit, skip):
+        if markdown:
+            (folder / f"{doc['_id']}.md").write_text(f"# {doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+        else:
+            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+        count += 1
+    return count
+
+
 def scifact_words() -> list[str]:
     words: list[str] = []
     with open(SCIFACT / "corpus.jsonl", encoding="utf-8") as handle:
