@@ -165,7 +165,6 @@ class CpuBudget:
                     on_status(message)
                 said = message
                 time.sleep(POLL_S)
-            report.queue_s = time.perf_counter() - started
             deadline = time.perf_counter() + PAUSE_WAIT_S
             told = False
             while not (should_stop and should_stop()):
@@ -203,7 +202,6 @@ class TurnReport:
     """What an answer waited for before it ran."""
 
     answers_ahead: int = 0
-    queue_s: float = 0.0
     waited_s: float = 0.0
     paused_background: list[str] | None = None
 
@@ -215,7 +213,6 @@ class BackgroundWork:
         self.budget = budget
         self.ticket = ticket
         self.paused_s = 0.0
-        self.pauses = 0
         self._checked = 0.0
         self._waiting = False
 
@@ -244,6 +241,5 @@ class BackgroundWork:
         finally:
             if marks_paused:
                 self.ticket.write(RUNNING)
-                self.pauses += 1
                 self.paused_s += time.perf_counter() - started
             self._checked, self._waiting = time.perf_counter(), False
