@@ -56,6 +56,7 @@ class Satchel:
         self._serving: Embedder | None = None  # the store's model, while it is another
         self._index: VectorIndex | None = None
         self._budget: CpuBudget | None = None
+        self._shares: tuple[int, dict[str, float]] | None = None  # (store generation, language shares)
         self._lock = threading.RLock()
 
     # --- parts, opened on first use ---------------------------------------------------
@@ -155,7 +156,20 @@ class Satchel:
             bm25_weight=s.bm25_weight,
             rrf_k=s.rrf_k,
             max_per_document=s.max_chunks_per_document,
+            language_shares=self._language_shares() if getattr(embedder, "multilingual", False) else None,
         )
+
+    def _language_shares(self) -> dict[str, float]:
+        """The store's chunks by language, read again only after a write (a full scan
+        of the chunks: tens of milliseconds at 100,000)."""
+        from assistant.retrieval.language_weight import language_shares
+
+        generation = self.store.generation()
+        with self._lock:
+            cached = self._shares
+            if cached is None or cached[0] != generation:
+                cached = self._shares = (generation, language_shares(self.store.language_counts()))
+            return cached[1]
 
     def _check_model(self) -> None:
         """Record the model of a new store; the served one always agrees with it."""

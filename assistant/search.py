@@ -265,6 +265,7 @@ class Searcher:
         rrf_k: int = 10,
         max_per_document: int = 2,
         hint_boost: float | None = None,
+        language_shares: dict[str, float] | None = None,
     ) -> None:
         if fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion!r}")
@@ -274,6 +275,9 @@ class Searcher:
         self.candidates = candidates
         self.fusion = fusion
         self.bm25_weight = bm25_weight
+        # the store's languages, given for a store embedded with a multilingual model:
+        # then BM25's weight follows the question's language (retrieval/language_weight.py)
+        self.language_shares = language_shares or {}
         self.rrf_k = rrf_k
         self.max_per_document = max_per_document
         self.hint_boost = HINT_BOOST if hint_boost is None else hint_boost
@@ -486,7 +490,7 @@ class Searcher:
         else:
             bm25_rank = {cid: rank for rank, (cid, _) in enumerate(bm25_hits)}
             dense_rank = {cid: rank for rank, (cid, _) in enumerate(dense_hits)}
-            fused = self.fuse(bm25_hits, dense_hits)
+            fused = self.fuse(bm25_hits, dense_hits, self.weight_for(query))
         if filters.hint_after or filters.hint_before:
             self._favour_period(fused, filters)
         ordered = sorted(fused, key=lambda cid: -fused[cid])
@@ -511,7 +515,17 @@ class Searcher:
             if (start is None or ts_end >= start) and (end is None or ts_start < end):
                 fused[cid] *= 1.0 + self.hint_boost
 
-    def fuse(self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]]) -> dict[int, float]:
+    def weight_for(self, query: str) -> float:
+        """BM25's share of the fused score for ``query``."""
+        if not self.language_shares:
+            return self.bm25_weight
+        from assistant.retrieval.language_weight import bm25_weight
+
+        return bm25_weight(self.bm25_weight, query, self.language_shares)
+
+    def fuse(
+        self, bm25_hits: list[tuple[int, float]], dense_hits: list[tuple[int, float]], bm25_weight: float | None = None
+    ) -> dict[int, float]:
         """One score per candidate from both lists.
 
         rrf (the default): weight / (k + rank) from each list. z-score: each side's
@@ -521,7 +535,8 @@ class Searcher:
         nDCG@10 0.734 (train) and 0.735 (test) where RRF k=10 gives 0.728 and 0.718,
         but the default model answered fewer sample questions from what it ranked
         first (docs/retrieval.md)."""
-        weights = (self.bm25_weight, 1.0 - self.bm25_weight)
+        share = self.bm25_weight if bm25_weight is None else bm25_weight
+        weights = (share, 1.0 - share)
         fused: dict[int, float] = {}
         if self.fusion == "rrf":
             for weight, hits in zip(weights, (bm25_hits, dense_hits), strict=True):
