@@ -34,10 +34,11 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.keyword_index import fold
+from assistant.retrieval.stop_words import QUESTION_LANGUAGES
 
 __all__ = ["GLOSSED_LANGUAGES", "Gloss", "edge_words", "english_gloss", "may_need_gloss", "question_language"]
 
-GLOSSED_LANGUAGES = ("fr", "it", "de", "es")
+GLOSSED_LANGUAGES = QUESTION_LANGUAGES[1:]  # all but English
 _FLAGS = re.IGNORECASE
 
 # word -> English gloss; a pair is (gloss, gloss before a date)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from assistant.ingest.embedder_choice import NOT_A_LANGUAGE
-from assistant.retrieval.filter_language import GLOSSED_LANGUAGES
+from assistant.retrieval.stop_words import QUESTION_LANGUAGES
 
 # BM25's weight for a question in a language none of the store is in; chosen on the
 # multilingual dev set as the lowest fixed weight that kept every same-language
@@ -52,7 +52,7 @@ def bm25_weight(configured: float, question: str, shares: Mapping[str, float]) -
 
     # among the store's own languages and those questions are read in (filters):
     # told apart freely, a short question reads as many
-    candidates = tuple(dict.fromkeys([*sorted(shares, key=lambda lang: -shares[lang]), "en", *GLOSSED_LANGUAGES]))
+    candidates = tuple(dict.fromkeys([*sorted(shares, key=lambda lang: -shares[lang]), *QUESTION_LANGUAGES]))
     language = detect_language(question, candidates)
     share = shares.get(language, 0.0)
     return MULTILINGUAL_BM25_FLOOR + (configured - MULTILINGUAL_BM25_FLOOR) * share

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["foreign_stop_words", "stop_words_of"]
+__all__ = ["QUESTION_LANGUAGES", "foreign_stop_words", "stop_words_of"]
+
+# The languages questions are read in: function words here, filter words glossed in
+# retrieval/filter_language.py.
+QUESTION_LANGUAGES = ("en", "fr", "it", "de", "es")
 
 _WORDS = {
     "fr": """
