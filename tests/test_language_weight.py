@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval.language_weight import MULTILINGUAL_BM25_FLOOR, bm25_weight, language_shares
+from assistant.ingest.embedder_choice import LanguageMix
+from assistant.retrieval.language_weight import MULTILINGUAL_BM25_FLOOR, bm25_weight
 
 
 def test_shares_count_only_chunks_with_a_language() -> None:
-    assert language_shares({"en": 30, "fr": 10, "xx": 500, "": 3}) == {"en": 0.75, "fr": 0.25}
-    assert language_shares({"xx": 4}) == {}
+    assert LanguageMix({"en": 30, "fr": 10, "xx": 500, "": 3}).shares == {"en": 0.75, "fr": 0.25}
+    assert LanguageMix({"xx": 4}).shares == {}
 
 
 def test_a_store_all_in_the_questions_language_keeps_the_configured_weight() -> None:

