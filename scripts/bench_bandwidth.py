@@ -79,8 +79,8 @@ def _load() -> float:
 
 def decode_run(questions: int, bandwidths: dict[str, float]) -> dict[str, Any]:
     """Answer ``questions`` sample questions with the default model; the ledger's report."""
+    from assistant.backends.llm import DEFAULT_MODEL
     from assistant.core import Satchel
-    from assistant.llm import DEFAULT_MODEL
     from assistant.settings import load_settings, platform_home
 
     lines = (REPO / "data" / "questions.jsonl").read_text().splitlines()
@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=6, help="sample questions answered (0: bandwidth only)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from assistant.models import memory_bandwidth_gbs
+    from assistant.answer.models import memory_bandwidth_gbs
 
     cores = os.cpu_count() or 1
     before = _load()

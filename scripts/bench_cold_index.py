@@ -77,8 +77,8 @@ def write_mixed(folder: Path, count: int) -> int:
 
 def stored_inputs(home: Path) -> list[str]:
     """The exact strings Satchel embedded, recovered from the store."""
-    from assistant.embed import bundled_model_dir, load_tokenizer
-    from assistant.reembed import embedding_input
+    from assistant.backends.embedder import bundled_model_dir, load_tokenizer
+    from assistant.ingest.reembed import embedding_input
 
     tokenizer = load_tokenizer(bundled_model_dir())
     with sqlite3.connect(home / "satchel.db") as db:
@@ -116,7 +116,7 @@ def bare_encode(texts: list[str]) -> dict[str, Any]:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir
+    from assistant.backends.embedder import MAX_SEQUENCE_TOKENS, bundled_model_dir
     from assistant.settings import load_settings
 
     torch.set_num_threads(load_settings().embedding_thread_count)

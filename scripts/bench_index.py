@@ -48,7 +48,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 def measure(vectors: np.ndarray, queries: np.ndarray, with_hnsw: bool) -> dict:
     import faiss
 
-    from assistant.index import _TRAINING_PER_LIST, IVF_PROBE_FRACTION, ivf_lists
+    from assistant.store.vector_index import _TRAINING_PER_LIST, IVF_PROBE_FRACTION, ivf_lists
 
     size = len(vectors)
     ids = np.arange(size, dtype=np.int64)
@@ -121,7 +121,7 @@ def main() -> int:
     claims = scifact_queries()[: args.queries]
     results: dict[str, Any] = {}
     if args.real:
-        from assistant.embed import Embedder, force_offline
+        from assistant.backends.embedder import Embedder, force_offline
         from assistant.settings import load_settings
 
         force_offline()

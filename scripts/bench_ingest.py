@@ -34,8 +34,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from assistant.backends.embedder import force_offline
     from assistant.core import Satchel
-    from assistant.embed import force_offline
     from assistant.settings import load_settings
 
     force_offline()
@@ -53,7 +53,7 @@ def main() -> int:
         rows = app.store.query(
             "SELECT c.text, c.kind, d.title FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id"
         )
-        from assistant.chunking import TITLED_KINDS, title_prefix
+        from assistant.ingest.chunking import TITLED_KINDS, title_prefix
 
         tokenizer = app.embedder.tokenizer
         texts = [

@@ -113,9 +113,9 @@ def embedded_tokens(corpus: Path, home: Path) -> tuple[int, int]:
     """Word-piece tokens each side fed its model: llm one window per file (the model
     truncates a file at 256 tokens), Satchel every chunk of every file, title prefix
     included (as scripts/bench_ingest.py counts them)."""
-    from assistant.chunking import TITLED_KINDS, title_prefix
+    from assistant.backends.embedder import MAX_SEQUENCE_TOKENS
     from assistant.core import Satchel
-    from assistant.embed import MAX_SEQUENCE_TOKENS
+    from assistant.ingest.chunking import TITLED_KINDS, title_prefix
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"home": str(home)}))
@@ -149,7 +149,7 @@ def main() -> int:
 
     from bench_ingest import write_corpus
 
-    from assistant.embed import bundled_model_dir, resolve_precision
+    from assistant.backends.embedder import bundled_model_dir, resolve_precision
     from assistant.settings import Settings
 
     model_path = bundled_model_dir()

@@ -113,7 +113,7 @@ def main() -> int:
 
     import anyio
 
-    from assistant.embed import force_offline
+    from assistant.backends.embedder import force_offline
 
     force_offline()
     queries = scifact_queries()[: args.queries]

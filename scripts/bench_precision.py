@@ -1,7 +1,7 @@
 """Embedding throughput in fp32, bf16 and int8, with retrieval quality for each, on SciFact.
 
 The same all-MiniLM-L6-v2 weights Satchel bundles, loaded the way Satchel loads them
-(``assistant.embed.Embedder``), in three precisions (int8 in two flavours):
+(``assistant.backends.embedder.Embedder``), in three precisions (int8 in two flavours):
 
 - fp32: torch float32;
 - bf16: ``model.to(torch.bfloat16)``, what Satchel picks where the CPU has native bf16;
@@ -66,7 +66,7 @@ def load_corpus(limit: int | None) -> tuple[list[str], list[str]]:
 def judged_queries(doc_ids: list[str], qrels_file: Path) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
     """The queries with at least one judged document in the corpus subset; their
     judgements restricted to that subset, so a limited run still scores fairly."""
-    from assistant.evaluation import load_qrels, load_queries
+    from assistant.evaluation.beir import load_qrels, load_queries
 
     queries = load_queries(SCIFACT / "queries.jsonl")
     present = set(doc_ids)
@@ -97,7 +97,7 @@ def encode(model: Any, texts: list[str], batch_size: int) -> np.ndarray:
 
 def load_model(settings: Any, precision: str) -> Any:
     """The model as Satchel loads it (fp32 or bf16), or its fp32 load quantized to int8."""
-    from assistant.embed import Embedder
+    from assistant.backends.embedder import Embedder
 
     if precision in ("fp32", "bf16"):
         return Embedder(replace(settings, embedding_precision=precision)).load()
@@ -115,7 +115,7 @@ def score(
     doc_vectors: np.ndarray, query_vectors: np.ndarray, doc_ids: list[str], qids: list[str], qrels: dict
 ) -> tuple[dict[str, float], np.ndarray]:
     """Dense-only metrics by exact inner product, and each query's top 100 rows."""
-    from assistant.evaluation import ndcg_at, recall_at, reciprocal_rank
+    from assistant.evaluation.beir import ndcg_at, recall_at, reciprocal_rank
 
     depth = min(100, len(doc_ids))
     scores = query_vectors @ doc_vectors.T
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from assistant.embed import (
+    from assistant.backends.embedder import (
         MAX_SEQUENCE_TOKENS,
         bundled_model_dir,
         cpu_has_native_bf16,

@@ -32,9 +32,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from assistant.backends.embedder import force_offline
+    from assistant.backends.llm import ensure_default_model
     from assistant.core import Satchel
-    from assistant.embed import force_offline
-    from assistant.llm import ensure_default_model
     from assistant.settings import load_settings
 
     force_offline()

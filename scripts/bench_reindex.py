@@ -43,8 +43,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    from assistant.backends.embedder import force_offline
     from assistant.core import Satchel
-    from assistant.embed import force_offline
     from assistant.settings import load_settings
 
     force_offline()

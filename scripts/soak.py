@@ -290,9 +290,9 @@ def compare(home: Path, source: Path) -> dict[str, Any]:
     import faiss
     import numpy as np
 
+    from assistant.ingest.sync import walk_source
     from assistant.settings import load_settings
-    from assistant.store import Store
-    from assistant.sync import walk_source
+    from assistant.store.repository import Store
     from connectors.base import ItemError, to_utc
 
     settings = load_settings({"home": str(home)})
@@ -343,7 +343,7 @@ def compare(home: Path, source: Path) -> dict[str, Any]:
     except Exception:
         fts_ok = False
     fts_rows = {int(r[0]) for r in store.query("SELECT rowid FROM chunks_fts")}
-    from assistant.index import VectorIndex
+    from assistant.store.vector_index import VectorIndex
 
     index = VectorIndex(settings.index_path, 384)
     index.open(store)
@@ -389,7 +389,7 @@ def consistent(result: dict[str, Any]) -> bool:
 
 # --- the run -----------------------------------------------------------------------------
 def percentile_or_none(values: list[float], q: float) -> float | None:
-    from assistant.evaluation import percentile
+    from assistant.evaluation.beir import percentile
 
     return round(percentile(values, q), 3) if values else None
 

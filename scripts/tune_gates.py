@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.answer.qa_eval import load_items  # noqa: E402
 from assistant.core import Satchel  # noqa: E402
-from assistant.search import Filters  # noqa: E402
+from assistant.evaluation.qa import load_items  # noqa: E402
+from assistant.retrieval.search import Filters  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 THRESHOLDS = [round(0.5 + 0.05 * i, 2) for i in range(25)]

@@ -3,7 +3,7 @@
     SATCHEL_HOME=/tmp/locomo-home .venv/bin/python scripts/tune_prompt.py \
         ../shared/corpora/qa/locomo-dev/qa.jsonl --sample 40 --variant current --variant v2
 
-Each variant replaces the system prompt (assistant/rag.py) and answers the same
+Each variant replaces the system prompt (assistant/answer/rag.py) and answers the same
 seeded sample through `satchel eval qa`'s scoring; one JSON line per variant.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant import rag  # noqa: E402
-from assistant.answer.qa_eval import load_items, run_qa  # noqa: E402
+from assistant.answer import rag  # noqa: E402
 from assistant.core import Satchel  # noqa: E402
+from assistant.evaluation.qa import load_items, run_qa  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 VARIANTS = {"current": rag.SYSTEM_PROMPT}

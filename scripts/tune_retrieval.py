@@ -41,7 +41,7 @@ def z_scores(bm25_weight: float) -> Callable[[Hits, Hits], dict[int, float]]:
 
 
 def _satchel_fusion(fusion: str, bm25_weight: float, rrf_k: int = 10) -> Callable[[Hits, Hits], dict[int, float]]:
-    from assistant.search import Searcher
+    from assistant.retrieval.search import Searcher
 
     # fusion needs no store, model or index: the experiments run the product's code
     return Searcher(None, None, None, fusion=fusion, bm25_weight=bm25_weight, rrf_k=rrf_k).fuse  # type: ignore[arg-type]
@@ -85,16 +85,16 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from assistant import search as search_module
+    from assistant.backends.embedder import force_offline
     from assistant.core import Satchel
-    from assistant.embed import force_offline
-    from assistant.evaluation import load_qrels, load_queries, ndcg_at, recall_at
-    from assistant.search import Filters
+    from assistant.evaluation.beir import load_qrels, load_queries, ndcg_at, recall_at
+    from assistant.retrieval import search as search_module
+    from assistant.retrieval.search import Filters
     from assistant.settings import load_settings
 
     force_offline()
     if args.title_every_chunk:
-        from assistant import chunking
+        from assistant.ingest import chunking
 
         chunking.TITLED_KINDS = chunking.TITLED_KINDS | {"file"}  # BEIR documents are files
     with tempfile.TemporaryDirectory(prefix="satchel-tune-") as tmp:

@@ -35,7 +35,7 @@ def satchel_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One assembled copy of the default GGUF for the whole run: assembling it
     (1.1 GB, sha256-checked) once is enough; tests link it into their homes."""
-    from assistant.llm import ensure_default_model
+    from assistant.backends.llm import ensure_default_model
     from assistant.settings import load_settings
 
     home = tmp_path_factory.mktemp("model-home")
@@ -69,7 +69,7 @@ class FakeEmbedder:
     precision = "fp32"
 
     def __init__(self) -> None:
-        from assistant.embed import bundled_model_dir, load_tokenizer
+        from assistant.backends.embedder import bundled_model_dir, load_tokenizer
 
         self.tokenizer = load_tokenizer(bundled_model_dir())
         self.calls = 0

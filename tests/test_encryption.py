@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant import crypto, db, ops, store_header
 from assistant.errors import EncryptionError, WrongPassphraseError
-from assistant.search import Filters
+from assistant.ops import maintenance as ops
+from assistant.retrieval.search import Filters
+from assistant.store import crypto, db
+from assistant.store import header as store_header
 from tests.conftest import REPO, SATCHEL, FakeEmbedder
 
 CANARY = "zebracanary4711"
@@ -326,7 +328,7 @@ def test_a_damaged_sealed_index_is_rebuilt_not_trusted(enc_app: Any, tmp_path: P
     raw = bytearray(path.read_bytes())
     raw[-40] ^= 0x01  # one flipped bit: the GCM tag no longer matches
     path.write_bytes(bytes(raw))
-    from assistant.index import VectorIndex
+    from assistant.store.vector_index import VectorIndex
 
     index = VectorIndex(path, FakeEmbedder.dimension)
     assert index._load_file() is None

@@ -39,7 +39,7 @@ def test_names_match_without_case_or_accents() -> None:
 
 
 def test_citations_copied_from_the_prompt_tags_become_plain() -> None:
-    from assistant.rag import check_citations
+    from assistant.answer.rag import check_citations
 
     assert check_citations('84 euros [document id="2"] [2]', 4) == ("84 euros [2]", {2}, [])
     assert check_citations("It is 12 [Document 3].", 4) == ("It is 12 [3].", {3}, [])

@@ -1,4 +1,4 @@
-"""The keyword index in each chunk's language (assistant/keyword_index.py): Snowball
+"""The keyword index in each chunk's language (assistant/language/keywords.py): Snowball
 stems per language, diacritics folded, codes and numbers exact, old stores migrated."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword_index import UNSTEMMED, chunk_language, chunk_languages, match_expression, search_form
-from assistant.store import Store
+from assistant.language.keywords import UNSTEMMED, chunk_language, chunk_languages, match_expression, search_form
+from assistant.store.repository import Store
 
 # (language, a sentence of a note, a query word in another form of a word in it)
 SOURCES = [
@@ -86,7 +86,7 @@ def test_keyword_search_finds_other_forms_in_every_language(fake_app, tmp_path: 
 
 
 def _no_filters():  # noqa: ANN202
-    from assistant.search import Filters
+    from assistant.retrieval.search import Filters
 
     return Filters()
 
@@ -96,7 +96,7 @@ def test_a_store_made_before_is_migrated_to_the_new_keyword_index(tmp_path: Path
     the new index on open, with its chunks searchable in their own language."""
     from sqlite_utils import Database
 
-    from assistant.store import _migrations
+    from assistant.store.repository import _migrations
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -132,7 +132,7 @@ def test_a_store_made_before_is_migrated_to_the_new_keyword_index(tmp_path: Path
 def test_a_questions_function_words_are_dropped_in_its_own_language() -> None:
     """ "le", "de", "la" counted as topic words of a French question, so any French
     source covered half of it (relevance floor and cited-coverage check)."""
-    from assistant.search import query_terms
+    from assistant.retrieval.search import query_terms
 
     assert query_terms("Quel est le code de la porte du garage de l'immeuble ?") == [
         "code",

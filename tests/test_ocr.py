@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from assistant.ingest import ocr_store
 from assistant.ingest.ocr import (
     MAX_FRAMES,
     OcrImageError,
@@ -31,6 +30,7 @@ from assistant.ingest.ocr import (
     engine_status,
     load_frames,
 )
+from assistant.store import ocr_tables as ocr_store
 from connectors.base import Document, ImageRef
 from tests.conftest import REPO, link_model, run_cli
 
@@ -537,7 +537,7 @@ def test_scanned_pdf_and_whatsapp_receipt_answered_with_citations(tmp_path: Path
 def test_watch_reads_images_between_file_events(fake_app: Any, tmp_path: Path) -> None:
     import sqlite3
 
-    from assistant.watch import watch
+    from assistant.ops.watch import watch
 
     docs = tmp_path / "watched"
     docs.mkdir()
@@ -610,7 +610,7 @@ async def test_tui_sync_shows_ocr_progress_after_the_text(fake_app: Any, tmp_pat
 
 
 def test_forget_erases_the_text_ocr_read(fake_app: Any, tmp_path: Path) -> None:
-    from assistant.ops import forget
+    from assistant.ops.maintenance import forget
 
     archive = whatsapp_zip(tmp_path / "WhatsApp Chat with Marco Bianchi.zip")
     docs = tmp_path / "docs"

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant import ops
-from assistant.cli_ops import dispatch_ops, register_ops
+from assistant.cli.ops_commands import dispatch_ops, register_ops
 from assistant.errors import SatchelError
-from assistant.search import Filters
+from assistant.ops import maintenance as ops
+from assistant.retrieval.search import Filters
 from tests.conftest import REPO, SATCHEL, FakeEmbedder, run_cli
 
 CANARY = "zebracanary4711"

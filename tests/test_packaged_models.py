@@ -1,5 +1,5 @@
 """Packaged answer models: chunk packages joined in order and refused on a wrong
-sha256 (assistant/llm.py), and the choice between them (`satchel models`)."""
+sha256 (assistant/backends/llm.py), and the choice between them (`satchel models`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import llm, models
+from assistant.answer import models
+from assistant.backends import llm
 from assistant.errors import ModelError
 from assistant.settings import load_settings
 

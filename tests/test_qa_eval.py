@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.calendar_words import canonical_dates
-from assistant.answer.qa_eval import (
+from assistant.answer.rag import Answer, SourceRef
+from assistant.errors import ConfigError
+from assistant.evaluation.qa import (
     QAItem,
     load_items,
     matches,
@@ -17,9 +19,7 @@ from assistant.answer.qa_eval import (
     summarise,
     token_f1,
 )
-from assistant.errors import ConfigError
-from assistant.rag import Answer, SourceRef
-from assistant.search import Filters, Result
+from assistant.retrieval.search import Filters, Result
 
 
 def result(text: str, source: str = "/mail/invoice.eml", locator: str = "<id-1@x>", title: str = "Invoice") -> Result:

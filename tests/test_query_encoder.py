@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from assistant.embed import Embedder, bundled_model_dir
-from assistant.query_encoder import NumpyBertEncoder, supported
+from assistant.backends.embedder import Embedder, bundled_model_dir
+from assistant.backends.query_encoder import NumpyBertEncoder, supported
 from assistant.settings import load_settings
 from tests.conftest import REPO
 
@@ -34,7 +34,7 @@ def test_numpy_encoder_matches_sentence_transformers() -> None:
 def test_cold_query_path_does_not_import_torch() -> None:
     code = (
         "import sys\n"
-        "from assistant.embed import Embedder\n"
+        "from assistant.backends.embedder import Embedder\n"
         "from assistant.settings import load_settings\n"
         "v = Embedder(load_settings()).encode_query('door code')\n"
         "assert v.shape == (384,)\n"
@@ -52,7 +52,7 @@ def test_embedding_keeps_every_core_after_faiss_runs_on_the_same_thread(tmp_path
     import faiss
     import torch
 
-    from assistant.index import VectorIndex
+    from assistant.store.vector_index import VectorIndex
 
     calls: list[int] = []
     real_setter = faiss.omp_set_num_threads

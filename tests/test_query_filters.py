@@ -1,4 +1,4 @@
-"""Filters said in words (assistant/query_filters.py): kinds, people and dates."""
+"""Filters said in words (assistant/retrieval/query_filters.py): kinds, people and dates."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from assistant.query_filters import Extracted, extract_filters
-from assistant.search import Filters
+from assistant.retrieval.query_filters import Extracted, extract_filters
+from assistant.retrieval.search import Filters
 
 NOW = datetime(2026, 4, 15, 10, 0, tzinfo=UTC)  # a Wednesday
 KNOWN = [
@@ -37,7 +37,7 @@ def utc(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, tzinfo=UTC)
 
 
-CHUNK_PERSONS = [  # chunks' persons column, as assistant/chunking.py writes it
+CHUNK_PERSONS = [  # chunks' persons column, as assistant/ingest/chunking.py writes it
     "anna keller <anna.keller@example.com>",
     "anna keller; marco bianchi",
     "anna schmidt <anna.s@example.net>",

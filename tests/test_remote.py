@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.backends.remote import check_private
 from assistant.errors import NetworkPolicyError
-from assistant.remote import check_private
 from tests.conftest import REPO, SAMPLE
 
 pytestmark = pytest.mark.integration

@@ -228,7 +228,7 @@ def test_a_plain_string_key_is_wrapped() -> None:
 
 
 def test_the_key_is_sent_to_the_server() -> None:
-    from assistant.remote import RemoteModel
+    from assistant.backends.remote import RemoteModel
 
     sent: dict[str, Any] = {}
 
@@ -259,7 +259,7 @@ def test_the_cli_exits_with_the_config_code_before_any_work(satchel_home: Path) 
 def test_main_returns_the_config_code(satchel_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     from assistant.cli import main
 
-    monkeypatch.setattr("assistant.embed.force_offline", lambda: None)  # leaves os.environ alone
+    monkeypatch.setattr("assistant.backends.embedder.force_offline", lambda: None)  # leaves os.environ alone
     monkeypatch.setenv("SATCHEL_OCR", "sometimes")
     assert main(["status"]) == ConfigError.exit_code
     assert "'ocr'" in capsys.readouterr().err

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant import crypto, db, store_header
-from assistant.store import Store
+from assistant.store import crypto, db
+from assistant.store import header as store_header
+from assistant.store.repository import Store
 
 READER = (
     "import sqlite3, sys\n"

@@ -21,14 +21,16 @@ from typing import Any
 
 import pytest
 
-from assistant import crypto, ops, store_usage
 from assistant.answer import usage
 from assistant.answer.energy import EnergyMeter, rapl_zones
-from assistant.cli import build_parser, dispatch
+from assistant.cli.app import build_parser, dispatch
 from assistant.core import Satchel
 from assistant.errors import SatchelError, StoreError
+from assistant.ops import maintenance as ops
 from assistant.settings import load_settings
-from assistant.store_usage import UsageRow
+from assistant.store import crypto
+from assistant.store import usage as store_usage
+from assistant.store.usage import UsageRow
 from tests.conftest import SAMPLE, FakeEmbedder
 
 QUESTION = "When is the cabin check-in and what is the door code?"
@@ -149,7 +151,7 @@ def test_a_ledger_row_that_cannot_be_written_does_not_lose_the_answer(
 
 
 def test_mcp_and_eval_answers_are_marked(app: Satchel, gguf: Path) -> None:
-    from assistant.answer.qa_eval import QAItem, run_qa
+    from assistant.evaluation.qa import QAItem, run_qa
     from assistant.mcp.scope import Scope, ScopedSatchel
     from assistant.mcp.tools import SatchelTools
 

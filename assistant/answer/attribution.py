@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 __all__ = ["Misattribution", "chat_lines", "misattribution"]
 
-# A chat chunk's lines, as assistant/chunking.py writes them: "2023-05-08 13:58 Caroline: text"
+# A chat chunk's lines, as assistant/ingest/chunking.py writes them: "2023-05-08 13:58 Caroline: text"
 _CHAT_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} ([^:\n]{1,80}?): (.+)$", re.MULTILINE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # A line must share this many of the answer's own words to count as where it was read.
@@ -56,15 +56,15 @@ def chat_lines(text: str) -> list[tuple[str, str]]:
 
 
 def _forms(text: str, language: str) -> set[str]:
-    from assistant.keyword_index import search_form
-    from assistant.search import STOP_WORDS
+    from assistant.language.keywords import search_form
+    from assistant.language.stop_words import STOP_WORDS
 
     words = [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and w not in _REPLY_WORDS and len(w) > 1]
     return set(search_form(" ".join(words), language).split())
 
 
 def _first_names(person: str) -> set[str]:
-    from assistant.keyword_index import fold
+    from assistant.language.keywords import fold
 
     return {fold(word) for word in _WORD.findall(person.split("<")[0]) if len(word) > 1}
 
@@ -76,7 +76,7 @@ def misattribution(
     among ``names`` (the question's names) who takes part in the cited chats.
 
     ``sources`` are the cited chunks as (number, text); ``language`` stems the words."""
-    from assistant.keyword_index import fold
+    from assistant.language.keywords import fold
 
     lines = [(n, sender, text) for n, chunk in sources for sender, text in chat_lines(chunk)]
     if not lines:

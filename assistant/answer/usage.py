@@ -1,6 +1,6 @@
 """`satchel usage`: what the private assistant cost, per model and month.
 
-From the usage ledger (assistant/store_usage.py): answers, tokens in and out, mean
+From the usage ledger (assistant/store/usage.py): answers, tokens in and out, mean
 time to the first token, decode speed against the model's bandwidth ceiling, energy
 in Wh and its price, and the same tokens priced at a cloud API's list price. Prices
 are settings with dated defaults (assistant/settings.py); the money figures are
@@ -23,7 +23,7 @@ from typing import Any
 
 from assistant.errors import SatchelError
 from assistant.settings import Settings
-from assistant.store_usage import UsageRow
+from assistant.store.usage import UsageRow
 
 JOULES_PER_WH = 3600.0
 
@@ -205,7 +205,7 @@ def bandwidth(settings: Settings) -> tuple[float, str]:
     `satchel models` measures it (a quarter-second NumPy read of 256 MB)."""
     if settings.memory_bandwidth_gbs > 0:
         return settings.memory_bandwidth_gbs, "setting"
-    from assistant.models import memory_bandwidth_gbs
+    from assistant.answer.models import memory_bandwidth_gbs
 
     return memory_bandwidth_gbs(), "measured"
 

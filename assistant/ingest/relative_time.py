@@ -253,7 +253,7 @@ def _spans(text: str, languages: tuple[str, ...]) -> list[tuple[int, int, str]]:
 def _vocabulary(languages: tuple[str, ...]) -> tuple[set[str], set[str]]:
     """Words that carry a relative phrase's meaning, and unit words. Function words
     ("from", "by", "on") are in some of dateparser's phrases but say no time."""
-    from assistant.search import STOP_WORDS
+    from assistant.language.stop_words import STOP_WORDS
 
     units: set[str] = set()
     words: set[str] = set()
@@ -404,6 +404,6 @@ def chat_languages(texts: Sequence[str]) -> tuple[str, ...]:
     sample = " ".join(texts)[:20000]
     if not sample.strip():
         return ("en",)
-    from assistant.keyword_index import detect_language
+    from assistant.language.keywords import detect_language
 
     return tuple(dict.fromkeys([detect_language(sample), "en"]))

@@ -1,6 +1,6 @@
 """`satchel mcp`: the subcommand's flags and its start-up.
 
-``assistant/cli.py`` calls :func:`register` while building its parser and
+``assistant/cli/app.py`` calls :func:`register` while building its parser and
 :func:`run` from its dispatch; Satchel's errors raised here reach the CLI's boundary
 (a one-line message, an exit code). This module imports only argparse at import
 time: the MCP SDK is loaded when the server starts.
@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.mcp.scope import Scope, ScopedSatchel, resolve_folder
-    from assistant.ops import logged_run
+    from assistant.ops.maintenance import logged_run
 
     scope = Scope(
         kinds=tuple(dict.fromkeys(k.strip().lower() for k in args.kind if k.strip())),

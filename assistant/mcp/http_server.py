@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError, NetworkPolicyError
-from assistant.fileio import atomic_file
 from assistant.settings import Settings
+from assistant.store.fileio import atomic_file
 
 TOKEN_FILE = "mcp-token"
 PATH = "/mcp"

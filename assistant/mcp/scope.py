@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.core import Satchel
 from assistant.errors import SatchelError, SourceError
-from assistant.search import Filters
+from assistant.retrieval.search import Filters
 from assistant.settings import Settings
 from connectors.kinds import KINDS
 
@@ -137,7 +137,7 @@ class ScopeGuard:
         with self._lock:
             if key == self._cache_key:
                 return self._excluded
-            from assistant.ops import person_documents
+            from assistant.ops.maintenance import person_documents
 
             found: set[int] = set()
             for person in self.scope.exclude_persons:
@@ -192,7 +192,7 @@ class ScopeGuard:
 
 
 def _matcher(person: str) -> Any:
-    from assistant.ops import person_matcher
+    from assistant.ops.maintenance import person_matcher
 
     return person_matcher(person)
 

@@ -31,7 +31,7 @@ from assistant.mcp.schemas import (
     SourcesResponse,
 )
 from assistant.mcp.scope import ScopedFilters, ScopedSatchel
-from assistant.search import Filters, Result, parse_date
+from assistant.retrieval.search import Filters, Result, parse_date
 
 log = logging.getLogger("satchel.mcp")
 
@@ -409,7 +409,7 @@ class SatchelTools:
         dry_run: bool = True,
     ) -> dict[str, Any]:
         self._require_writes()
-        from assistant.ops import forget
+        from assistant.ops.maintenance import forget
 
         if sum(bool(x) for x in (document, source, person)) != 1:
             raise ToolInputError("forget needs exactly one of document, source or person")

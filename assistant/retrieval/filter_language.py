@@ -1,6 +1,6 @@
 """Filters said in French, Italian, German or Spanish, read by the English parser.
 
-``assistant/query_filters.py`` reads kinds, people and dates from English wording.
+``assistant/retrieval/query_filters.py`` reads kinds, people and dates from English wording.
 Rather than a second parser per language, a question in another language gets an
 English *gloss* of its filter words only: "mails d'Anna en mars" reads as "emails
 from Anna in March", "messaggi di Marco la settimana scorsa" as "messages from
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from assistant.keyword_index import fold
-from assistant.retrieval.stop_words import QUESTION_LANGUAGES
+from assistant.language.keywords import fold
+from assistant.language.stop_words import QUESTION_LANGUAGES
 
 __all__ = ["GLOSSED_LANGUAGES", "Gloss", "edge_words", "english_gloss", "may_need_gloss", "question_language"]
 
@@ -299,7 +299,7 @@ def edge_words(language: str, english_edges: frozenset[str]) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _foreign_words() -> frozenset[str]:
-    from assistant.search import STOP_WORDS
+    from assistant.language.stop_words import STOP_WORDS
 
     english = set(STOP_WORDS) | {"mail", "mails", "email", "emails"}
     for words in _FUNCTION_WORDS.values():
@@ -318,6 +318,6 @@ def may_need_gloss(question: str) -> bool:
 
 def question_language(question: str) -> str:
     """English or one of the glossed languages, whichever the question reads as."""
-    from assistant.keyword_index import detect_language
+    from assistant.language.keywords import detect_language
 
     return detect_language(question, ("en", *GLOSSED_LANGUAGES))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from assistant.retrieval.stop_words import QUESTION_LANGUAGES
+from assistant.language.stop_words import QUESTION_LANGUAGES
 
 # BM25's weight for a question in a language none of the store is in; chosen on the
 # multilingual dev set as the lowest fixed weight that kept every same-language
@@ -40,7 +40,7 @@ def bm25_weight(configured: float, question: str, shares: Mapping[str, float]) -
     """The weight for ``question`` in a store with these language ``shares``."""
     if not shares or configured <= MULTILINGUAL_BM25_FLOOR:
         return configured
-    from assistant.keyword_index import detect_language
+    from assistant.language.keywords import detect_language
 
     # among the store's own languages and those questions are read in (filters):
     # told apart freely, a short question reads as many

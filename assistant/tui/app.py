@@ -27,7 +27,7 @@ from assistant.core import Satchel
 from assistant.errors import SatchelError
 from assistant.ingest.ocr_pass import OcrProgress, OcrReport
 from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
-from assistant.sync import Progress, SyncReport
+from assistant.ingest.sync import Progress, SyncReport
 from assistant.tui.chat import ChatScreen
 from assistant.tui.commands import SatchelCommands
 from assistant.tui.dialogs import HelpScreen, PathPicker
@@ -44,7 +44,7 @@ PROGRESS_INTERVAL_S = 0.1
 
 class SyncCancelled(Exception):
     """Raised from the progress callback to end a sync when the app quits; a sync
-    may stop at any point and leave a consistent store (see assistant/sync.py)."""
+    may stop at any point and leave a consistent store (see assistant/ingest/sync.py)."""
 
 
 class SatchelApp(App[None]):

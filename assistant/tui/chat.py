@@ -15,8 +15,8 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from assistant.generation import GenerationStats
-from assistant.rag import Answer
+from assistant.answer.rag import Answer
+from assistant.backends.generation import GenerationStats
 from assistant.tui.host import CoreCall, from_thread, satchel_app
 from assistant.tui.view import FilterState, SourceView, lift_filters, linkify_citations
 from assistant.tui.widgets import FilterChips, SourceList, StatusLine
