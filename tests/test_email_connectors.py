@@ -29,8 +29,9 @@ from connectors.email import EmlConnector, MaildirConnector, MboxConnector, Outl
 from connectors.email.eml import parse_eml_bytes, parse_eml_file
 from connectors.email.maildir import message_key, parse_flags
 from connectors.email.mbox import split_mbox
-from connectors.email.message import normalize_subject, parse_id_list, strip_quotes
+from connectors.email.quotes import strip_quotes
 from connectors.email.sniff import MAILDIR_INFO
+from connectors.email.threads import normalize_subject, parse_id_list
 
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpora" / "email"
 FIXTURES = Path(__file__).parent / "fixtures" / "email"

@@ -110,7 +110,7 @@ def test_the_choice_is_made_once_and_doctor_tells_about_new_languages(tmp_path: 
     """A store that started English is never re-embedded behind its owner's back when
     French arrives later; doctor says what the English model misses."""
     from assistant.core import Satchel
-    from assistant.ops.maintenance import WARN, check_embedder
+    from assistant.ops.doctor import WARN, check_embedder
     from assistant.settings import load_settings
 
     app = Satchel(load_settings())
@@ -130,7 +130,7 @@ def test_the_choice_is_made_once_and_doctor_tells_about_new_languages(tmp_path: 
 @pytest.mark.integration
 def test_a_model_set_by_the_owner_is_never_overruled(tmp_path: Path) -> None:
     from assistant.core import Satchel
-    from assistant.ops.maintenance import OK, check_embedder
+    from assistant.ops.doctor import OK, check_embedder
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"embedding_model": "minilm"}))

@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 from assistant.errors import EncryptionError, WrongPassphraseError
-from assistant.ops import maintenance as ops
+from assistant.ops.backup import _index_generation, backup
+from assistant.ops.doctor import run_doctor
+from assistant.ops.encryption import decrypt_store, encrypt_store
+from assistant.ops.forget import forget
 from assistant.retrieval.search import Filters
 from assistant.store import crypto, db
 from assistant.store import header as store_header
@@ -221,7 +224,7 @@ def test_passphrase_from_the_keyring(satchel_home: Path, tmp_path: Path, monkeyp
         monkeypatch.setattr(keyring_module, name, getattr(ring, name))
     monkeypatch.setenv(crypto.ENV_PASSPHRASE, PASSPHRASE)
     app = make_app(satchel_home)
-    result = ops.encrypt_store(app, keyring=True)  # no store yet: an empty encrypted one
+    result = encrypt_store(app, keyring=True)  # no store yet: an empty encrypted one
     assert result["store"] == "created" and result["keyring"]
     assert ring.saved == {(crypto.KEYRING_SERVICE, str(satchel_home.absolute())): PASSPHRASE}
     app.close()
@@ -231,7 +234,7 @@ def test_passphrase_from_the_keyring(satchel_home: Path, tmp_path: Path, monkeyp
     app = make_app(satchel_home)
     try:
         assert app.store.encrypted and app.store.counts()["documents"] == 0
-        check = {c.name: c for c in ops.run_doctor(app, llama=False)}["encryption"]
+        check = {c.name: c for c in run_doctor(app, llama=False)}["encryption"]
         assert check.status == "ok" and "OS keyring" in check.detail
     finally:
         app.close()
@@ -245,7 +248,7 @@ def test_no_keyring_backend_is_said_plainly(satchel_home: Path, monkeypatch: pyt
     monkeypatch.setenv(crypto.ENV_PASSPHRASE, PASSPHRASE)
     app = make_app(satchel_home)
     with pytest.raises(EncryptionError, match="no OS keyring"):
-        ops.encrypt_store(app, keyring=True)
+        encrypt_store(app, keyring=True)
     assert not (satchel_home / "satchel.db").exists()
     app.close()
 
@@ -258,7 +261,7 @@ def test_encrypt_setting_refuses_a_plain_store(satchel_home: Path, tmp_path: Pat
     app = make_app(satchel_home, encrypt=True)
     with pytest.raises(EncryptionError, match="satchel encrypt"):
         app.store  # noqa: B018
-    check = {c.name: c for c in ops.run_doctor(app, llama=False)}["encryption"]
+    check = {c.name: c for c in run_doctor(app, llama=False)}["encryption"]
     assert check.status == "fail" and check.fix and "satchel encrypt" in check.fix
     app.close()
 
@@ -269,11 +272,11 @@ def test_encrypt_converts_a_store_and_decrypt_turns_it_back(
     app = make_app(satchel_home)
     vectors = index_and_check(app, tmp_path)
     assert any(CANARY.encode() in data for data in raw_bytes(satchel_home).values())  # plain before
-    doctor = {c.name: c for c in ops.run_doctor(app, llama=False)}
+    doctor = {c.name: c for c in run_doctor(app, llama=False)}
     assert doctor["encryption"].status == "ok" and "not encrypted" in doctor["encryption"].detail
 
     monkeypatch.setenv(crypto.ENV_PASSPHRASE, PASSPHRASE)
-    result = ops.encrypt_store(app)
+    result = encrypt_store(app)
     assert result["store"] == "encrypted" and result["index"] == "sealed"
     assert_no_plaintext(satchel_home, vectors)
     assert_not_plain_faiss(satchel_home / "index.faiss")
@@ -288,14 +291,14 @@ def test_encrypt_converts_a_store_and_decrypt_turns_it_back(
     try:
         assert app.index.open(app.store) == "loaded"
         assert any(CANARY in t for t in found(app, CANARY, "hybrid"))
-        doctor = {c.name: c for c in ops.run_doctor(app, llama=False)}
+        doctor = {c.name: c for c in run_doctor(app, llama=False)}
         assert doctor["encryption"].status == "ok", doctor["encryption"]
         assert "store encrypted (SQLCipher 4" in doctor["encryption"].detail
         assert "index.faiss sealed" in doctor["encryption"].detail
         assert doctor["store"].status == "ok" and doctor["index"].status == "ok", doctor
-        assert ops.encrypt_store(app)["store"] == "already encrypted"
+        assert encrypt_store(app)["store"] == "already encrypted"
 
-        result = ops.decrypt_store(app)
+        result = decrypt_store(app)
         assert result["store"] == "decrypted" and result["index"] == "plain"
         assert not db.is_encrypted(satchel_home / "satchel.db")
         with sqlite3.connect(satchel_home / "satchel.db") as conn:
@@ -308,7 +311,7 @@ def test_encrypt_converts_a_store_and_decrypt_turns_it_back(
 
 def test_backup_of_an_encrypted_store_stays_encrypted(enc_app: Any, tmp_path: Path) -> None:
     vectors = index_and_check(enc_app, tmp_path)
-    result = ops.backup(enc_app.settings, tmp_path / "backup")
+    result = backup(enc_app.settings, tmp_path / "backup")
     assert result["documents"] == 2 and result["index_current"]
     dest = tmp_path / "backup"
     assert_no_plaintext(dest, vectors)
@@ -333,12 +336,12 @@ def test_a_damaged_sealed_index_is_rebuilt_not_trusted(enc_app: Any, tmp_path: P
     index = VectorIndex(path, FakeEmbedder.dimension)
     assert index._load_file() is None
     assert index.open(enc_app.store) == "rebuilt"
-    assert ops._index_generation(path) == enc_app.store.generation()  # the clear header still reads
+    assert _index_generation(path) == enc_app.store.generation()  # the clear header still reads
 
 
 def test_forget_on_an_encrypted_store(enc_app: Any, tmp_path: Path, satchel_home: Path) -> None:
     index_and_check(enc_app, tmp_path)
-    report = ops.forget(
+    report = forget(
         enc_app, document=int(enc_app.store.scalar("SELECT id FROM documents WHERE instr(text, ?)", (CANARY,)))
     )
     assert report.documents == 1 and report.wal_cleared

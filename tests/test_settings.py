@@ -257,7 +257,7 @@ def test_the_cli_exits_with_the_config_code_before_any_work(satchel_home: Path) 
 
 
 def test_main_returns_the_config_code(satchel_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    from assistant.cli import main
+    from assistant.cli.app import main
 
     monkeypatch.setattr("assistant.backends.embedder.force_offline", lambda: None)  # leaves os.environ alone
     monkeypatch.setenv("SATCHEL_OCR", "sometimes")

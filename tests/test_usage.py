@@ -26,7 +26,8 @@ from assistant.answer.energy import EnergyMeter, rapl_zones
 from assistant.cli.app import build_parser, dispatch
 from assistant.core import Satchel
 from assistant.errors import SatchelError, StoreError
-from assistant.ops import maintenance as ops
+from assistant.ops.encryption import encrypt_store
+from assistant.ops.forget import forget
 from assistant.settings import load_settings
 from assistant.store import crypto
 from assistant.store import usage as store_usage
@@ -476,9 +477,9 @@ def test_forget_erases_the_rows_of_the_answers_it_erases(app: Satchel, capsys: p
     assert len(ledger(app)) == 2
     cited = [r for r in app.conversation_turns(app.conversations()[0]["id"])[0]["sources"] if r["cited"]]
     document = cited[0]["document_id"]
-    dry = ops.forget(app, document=document, dry_run=True)
+    dry = forget(app, document=document, dry_run=True)
     assert dry.turns == 1 and dry.usage_rows == 1 and len(ledger(app)) == 2
-    report = ops.forget(app, document=document)
+    report = forget(app, document=document)
     assert report.turns == 1 and report.usage_rows == 1
     assert [(r.origin, r.turn_id) for r in ledger(app)] == [("mcp", None)]
     assert report.as_json()["usage_rows"] == 1
@@ -500,7 +501,7 @@ def test_encrypt_covers_the_ledger(
     app.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert canary in (satchel_home / "satchel.db").read_bytes()  # plain before
     monkeypatch.setenv(crypto.ENV_PASSPHRASE, "a ledger passphrase")
-    assert ops.encrypt_store(app)["store"] == "encrypted"
+    assert encrypt_store(app)["store"] == "encrypted"
     for name in ("satchel.db", "satchel.db-wal"):
         path = satchel_home / name
         assert not path.exists() or canary not in path.read_bytes(), name

@@ -18,7 +18,7 @@ from typing import Any
 from assistant.cli.ops_commands import dispatch_ops, register_ops
 from assistant.errors import SatchelError
 from assistant.mcp import command as mcp_command
-from assistant.ops.maintenance import log_index_report, logged_run
+from assistant.ops.logs import log_index_report, logged_run
 from assistant.settings import load_settings
 from connectors.kinds import KINDS
 
@@ -725,7 +725,7 @@ def dispatch(app: Any, args: argparse.Namespace) -> int:
     if command == "watch":
         import logging
 
-        from assistant.ops.maintenance import quiet_third_party
+        from assistant.ops.logs import quiet_third_party
         from assistant.ops.watch import watch
 
         handler = logging.StreamHandler(sys.stderr)

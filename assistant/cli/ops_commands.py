@@ -86,10 +86,13 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in OPS_COMMANDS:
         return None
-    from assistant.ops import maintenance as ops
+    from assistant.ops.backup import backup, export_documents, export_to_file
+    from assistant.ops.doctor import FAIL, OK, run_doctor
+    from assistant.ops.encryption import decrypt_store, encrypt_store
+    from assistant.ops.forget import forget
 
     if command == "forget":
-        report = ops.forget(
+        report = forget(
             app,
             source=args.source,
             document=args.document,
@@ -120,11 +123,11 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
 
     if command == "export":
         if args.output:
-            count = ops.export_to_file(app.store, Path(args.output))
+            count = export_to_file(app.store, Path(args.output))
             _err(f"exported {count} documents to {args.output}")
         else:
             try:
-                ops.export_documents(app.store, sys.stdout)
+                export_documents(app.store, sys.stdout)
                 sys.stdout.flush()
             except BrokenPipeError:
                 # the reader went away (`satchel export | head`): not an error; keep
@@ -134,7 +137,7 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
         return 0
 
     if command == "backup":
-        result = ops.backup(app.settings, Path(args.dest))
+        result = backup(app.settings, Path(args.dest))
         if args.json:
             _print_json(result)
         else:
@@ -150,7 +153,7 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
         return 0
 
     if command == "encrypt":
-        result = ops.encrypt_store(app, keyring=args.keyring, wait=args.wait)
+        result = encrypt_store(app, keyring=args.keyring, wait=args.wait)
         if args.json:
             _print_json(result)
         else:
@@ -166,7 +169,7 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
         return 0
 
     if command == "decrypt":
-        result = ops.decrypt_store(app, wait=args.wait)
+        result = decrypt_store(app, wait=args.wait)
         if args.json:
             _print_json(result)
         elif result["store"] == "decrypted":
@@ -179,14 +182,14 @@ def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
         return 0
 
     if command == "doctor":
-        checks = ops.run_doctor(app)
-        failed = any(c.status == ops.FAIL for c in checks)
+        checks = run_doctor(app)
+        failed = any(c.status == FAIL for c in checks)
         if args.json:
             _print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
         else:
             for c in checks:
                 print(f"{c.status:4}  {c.name:11} {c.detail}")
-                if c.fix and c.status != ops.OK:
+                if c.fix and c.status != OK:
                     print(f"{'':17}fix: {c.fix}")
         return EXIT_DOCTOR_FAILED if failed else 0
     return None

@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.mcp.scope import Scope, ScopedSatchel, resolve_folder
-    from assistant.ops.maintenance import logged_run
+    from assistant.ops.logs import logged_run
 
     scope = Scope(
         kinds=tuple(dict.fromkeys(k.strip().lower() for k in args.kind if k.strip())),

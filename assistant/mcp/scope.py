@@ -137,7 +137,7 @@ class ScopeGuard:
         with self._lock:
             if key == self._cache_key:
                 return self._excluded
-            from assistant.ops.maintenance import person_documents
+            from assistant.ops.forget import person_documents
 
             found: set[int] = set()
             for person in self.scope.exclude_persons:
@@ -192,7 +192,7 @@ class ScopeGuard:
 
 
 def _matcher(person: str) -> Any:
-    from assistant.ops.maintenance import person_matcher
+    from assistant.ops.forget import person_matcher
 
     return person_matcher(person)
 

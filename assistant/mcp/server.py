@@ -354,7 +354,7 @@ def warm_up_in_background(tools: SatchelTools) -> threading.Thread:
 def configure_logging(verbose: bool = False) -> None:
     """Diagnostics on stderr, which MCP clients keep as the server's log; stdout is
     the protocol's. Set before the SDK's own set-up, which then leaves it alone."""
-    from assistant.ops.maintenance import quiet_third_party
+    from assistant.ops.logs import quiet_third_party
 
     def shown(record: logging.LogRecord) -> bool:
         # with --verbose, the SDK's INFO records too: they name each failed call

@@ -409,7 +409,7 @@ class SatchelTools:
         dry_run: bool = True,
     ) -> dict[str, Any]:
         self._require_writes()
-        from assistant.ops.maintenance import forget
+        from assistant.ops.forget import forget
 
         if sum(bool(x) for x in (document, source, person)) != 1:
             raise ToolInputError("forget needs exactly one of document, source or person")

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from connectors.base import Connector, Document, ItemError
-from connectors.email.message import MessageContext, message_documents, parse_message
+from connectors.email.message import MessageContext, message_documents
+from connectors.email.parse import parse_message
 from connectors.email.sniff import looks_extensionless, looks_like_rfc822, read_head
 from connectors.kinds import KIND_EMAIL
 

@@ -16,15 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from connectors.base import Connector, Document, ItemError
-from connectors.email.message import (
-    MessageContext,
-    ThreadFields,
-    ThreadIndex,
-    message_documents,
-    parse_headers,
-    parse_message,
-)
+from connectors.email.message import MessageContext, message_documents
+from connectors.email.parse import parse_headers, parse_message
 from connectors.email.sniff import MAILDIR_INFO, looks_like_rfc822, read_head
+from connectors.email.threads import ThreadFields, ThreadIndex
 from connectors.kinds import KIND_EMAIL
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024

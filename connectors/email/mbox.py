@@ -22,18 +22,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from connectors.base import Connector, Document, ItemError, to_utc
-from connectors.email.message import (
-    MessageContext,
-    ThreadFields,
-    ThreadIndex,
-    content_digest,
-    gmail_labels,
-    message_documents,
-    normalize_message_id,
-    parse_headers,
-    parse_message,
-)
+from connectors.email.message import MessageContext, content_digest, gmail_labels, message_documents
+from connectors.email.parse import parse_headers, parse_message
 from connectors.email.sniff import looks_extensionless, read_head
+from connectors.email.threads import ThreadFields, ThreadIndex, normalize_message_id
 from connectors.kinds import KIND_EMAIL
 
 # A single message larger than this is skipped and reported, not parsed.

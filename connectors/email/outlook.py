@@ -25,7 +25,8 @@ from typing import Any
 from connectors.base import Connector, Document, ItemError
 from connectors.email.charsets import decode_bytes
 from connectors.email.eml import parse_eml_file
-from connectors.email.message import MessageContext, message_documents, parse_message
+from connectors.email.message import MessageContext, message_documents
+from connectors.email.parse import parse_message
 from connectors.email.sniff import is_ole, looks_extensionless, looks_like_rfc822, read_head
 from connectors.kinds import KIND_EMAIL
 
