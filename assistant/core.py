@@ -36,9 +36,12 @@ from assistant.ingest import embedder_choice
 from assistant.ingest.chunking import ChunkingOptions
 from assistant.ingest.ocr_pass import OcrCallback, OcrReport
 from assistant.ingest.reembed import ReembedCallback, ReembedReport
-from assistant.ingest.sync import Indexer, ProgressCallback, SyncReport, source_mode
+from assistant.ingest.reports import ProgressCallback, SyncReport
+from assistant.ingest.sync import Indexer
+from assistant.ingest.walk import source_mode
 from assistant.records import now_iso
-from assistant.retrieval.search import Filters, Searcher, SearchOutcome
+from assistant.retrieval.search import Searcher
+from assistant.retrieval.search_types import Filters, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import usage as store_usage
 from assistant.store.repository import Store

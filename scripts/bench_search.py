@@ -97,7 +97,7 @@ def measure(home: Path, queries: list[str]) -> dict:
     import resource
 
     from assistant.core import Satchel
-    from assistant.retrieval.search import Filters
+    from assistant.retrieval.search_types import Filters
     from assistant.settings import load_settings
 
     app = Satchel(load_settings({"home": str(home)}))

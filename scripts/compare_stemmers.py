@@ -28,7 +28,7 @@ def main() -> int:
     from assistant.evaluation.beir import load_qrels, load_queries, ndcg_at
     from assistant.ingest.chunking import ChunkingOptions, chunk_document
     from assistant.language import keywords as keyword_index
-    from assistant.retrieval.search import fts_terms
+    from assistant.retrieval.terms import fts_terms
     from connectors.beir import BeirCorpusConnector
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -290,7 +290,7 @@ def compare(home: Path, source: Path) -> dict[str, Any]:
     import faiss
     import numpy as np
 
-    from assistant.ingest.sync import walk_source
+    from assistant.ingest.walk import walk_source
     from assistant.settings import load_settings
     from assistant.store.repository import Store
     from connectors.base import ItemError, to_utc

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import assistant.answer.attribution as attribution  # noqa: E402
 from assistant.answer.rag import named_in  # noqa: E402
 from assistant.core import Satchel  # noqa: E402
-from assistant.retrieval.search import Filters  # noqa: E402
+from assistant.retrieval.search_types import Filters
 from assistant.settings import load_settings  # noqa: E402
 
 

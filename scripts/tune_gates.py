@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.core import Satchel  # noqa: E402
 from assistant.evaluation.qa import load_items  # noqa: E402
-from assistant.retrieval.search import Filters  # noqa: E402
+from assistant.retrieval.search_types import Filters
 from assistant.settings import load_settings  # noqa: E402
 
 THRESHOLDS = [round(0.5 + 0.05 * i, 2) for i in range(25)]

@@ -89,7 +89,7 @@ def main() -> int:
     from assistant.core import Satchel
     from assistant.evaluation.beir import load_qrels, load_queries, ndcg_at, recall_at
     from assistant.retrieval import search as search_module
-    from assistant.retrieval.search import Filters
+    from assistant.retrieval.search_types import Filters
     from assistant.settings import load_settings
 
     force_offline()

@@ -217,7 +217,7 @@ def test_a_source_in_another_language_is_not_held_to_the_questions_words(fake_ap
 
 def test_questions_whose_answer_is_spread_over_many_messages_get_more_sources(fake_app, tmp_path: Path) -> None:
     from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
-    from assistant.retrieval.search import Filters
+    from assistant.retrieval.search_types import Filters
     from tests.test_core_unit import write
 
     many = [

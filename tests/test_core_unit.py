@@ -14,7 +14,9 @@ import pytest
 from assistant.backends.embedder import MAX_SEQUENCE_TOKENS, bundled_model_dir, load_tokenizer
 from assistant.errors import ConfigError, EmbeddingMismatchError, StoreLockedError
 from assistant.ingest.chunking import ChunkingOptions, chunk_document
-from assistant.retrieval.search import Filters, Searcher, fts_query, highlight_snippet, parse_date, standardised
+from assistant.retrieval.search import Searcher, standardised
+from assistant.retrieval.search_types import Filters, parse_date
+from assistant.retrieval.terms import fts_query, highlight_snippet
 from assistant.settings import load_settings
 from connectors.base import Document, Section
 from connectors.kinds import KIND_CHAT

@@ -21,7 +21,7 @@ from assistant.ops.backup import _index_generation, backup
 from assistant.ops.doctor import run_doctor
 from assistant.ops.encryption import decrypt_store, encrypt_store
 from assistant.ops.forget import forget
-from assistant.retrieval.search import Filters
+from assistant.retrieval.search_types import Filters
 from assistant.store import crypto, db
 from assistant.store import header as store_header
 from tests.conftest import REPO, SATCHEL, FakeEmbedder

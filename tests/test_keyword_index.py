@@ -86,7 +86,7 @@ def test_keyword_search_finds_other_forms_in_every_language(fake_app, tmp_path: 
 
 
 def _no_filters():  # noqa: ANN202
-    from assistant.retrieval.search import Filters
+    from assistant.retrieval.search_types import Filters
 
     return Filters()
 
@@ -96,11 +96,11 @@ def test_a_store_made_before_is_migrated_to_the_new_keyword_index(tmp_path: Path
     the new index on open, with its chunks searchable in their own language."""
     from sqlite_utils import Database
 
-    from assistant.store.repository import _migrations
+    from assistant.store.schema import satchel_migrations
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    _migrations().apply(Database(conn), stop_before="m005_keyword_forms")
+    satchel_migrations().apply(Database(conn), stop_before="m005_keyword_forms")
     conn.execute("INSERT INTO sources(id, path, added_at) VALUES (1, '/x', 'now')")
     conn.execute(
         "INSERT INTO documents(id, source_id, unit_id, key, kind, title, content_hash, text) "
@@ -132,7 +132,7 @@ def test_a_store_made_before_is_migrated_to_the_new_keyword_index(tmp_path: Path
 def test_a_questions_function_words_are_dropped_in_its_own_language() -> None:
     """ "le", "de", "la" counted as topic words of a French question, so any French
     source covered half of it (relevance floor and cited-coverage check)."""
-    from assistant.retrieval.search import query_terms
+    from assistant.retrieval.terms import query_terms
 
     assert query_terms("Quel est le code de la porte du garage de l'immeuble ?") == [
         "code",

@@ -35,7 +35,7 @@ from assistant.ops.logs import (
     setup_file_logging,
     summary_line,
 )
-from assistant.retrieval.search import Filters
+from assistant.retrieval.search_types import Filters
 from tests.conftest import REPO, SATCHEL, FakeEmbedder, run_cli
 
 CANARY = "zebracanary4711"

@@ -19,7 +19,7 @@ from assistant.evaluation.qa import (
     summarise,
     token_f1,
 )
-from assistant.retrieval.search import Filters, Result
+from assistant.retrieval.search_types import Filters, Result
 
 
 def result(text: str, source: str = "/mail/invoice.eml", locator: str = "<id-1@x>", title: str = "Invoice") -> Result:

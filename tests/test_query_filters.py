@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from assistant.retrieval.query_filters import Extracted, extract_filters
-from assistant.retrieval.search import Filters
+from assistant.retrieval.search_types import Filters
 
 NOW = datetime(2026, 4, 15, 10, 0, tzinfo=UTC)  # a Wednesday
 KNOWN = [

@@ -28,7 +28,8 @@ from assistant.core import Satchel
 from assistant.ingest import reembed
 from assistant.ops.doctor import OK, WARN, run_doctor
 from assistant.settings import load_settings
-from assistant.store.repository import PENDING_VECTORS, Store
+from assistant.store.repository import Store
+from assistant.store.schema import PENDING_VECTORS
 from assistant.store.vector_index import VectorIndex
 from tests.conftest import REPO, SAMPLE, FakeEmbedder, run_cli
 

@@ -26,7 +26,8 @@ from assistant.answer.grounding import unsupported_facts
 from assistant.backends.generation import GenerationStats
 from assistant.backends.llm import LocalModel
 from assistant.language.keywords import fold
-from assistant.retrieval.search import Filters, Result, Searcher
+from assistant.retrieval.search import Searcher
+from assistant.retrieval.search_types import Filters, Result
 
 # Written for small local models (0.5B parameters): documents in tags, one short
 # instruction, the question last. Measured on data/questions.jsonl (docs/benchmarks.md).

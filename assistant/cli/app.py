@@ -175,7 +175,7 @@ def _err(message: str) -> None:
 
 def _filters(app: Any, args: argparse.Namespace) -> Any:
     from assistant.errors import SourceError
-    from assistant.retrieval.search import Filters, parse_date
+    from assistant.retrieval.search_types import Filters, parse_date
 
     sources: list[int] = []
     for ref in args.source:

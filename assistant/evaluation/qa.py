@@ -46,7 +46,7 @@ from assistant.evaluation.beir import percentile
 if TYPE_CHECKING:
     from assistant.answer.rag import Answer
     from assistant.core import Satchel
-    from assistant.retrieval.search import Result
+    from assistant.retrieval.search_types import Result
 
 # An answer is taken as matching an accepted one at this token F1 or above, when
 # neither contains the other: "7 May 2023" against "on 7 May, 2023" (F1 0.86).

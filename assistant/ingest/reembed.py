@@ -34,7 +34,8 @@ import numpy as np
 
 from assistant.errors import ModelError
 from assistant.ingest.chunking import TITLED_KINDS, title_prefix
-from assistant.store.repository import PENDING_VECTORS, Store
+from assistant.store.repository import Store
+from assistant.store.schema import PENDING_VECTORS
 from assistant.store.vector_index import VectorIndex
 
 # Chunks embedded per write transaction, as in a sync (assistant/ingest/sync.py): a killed

@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.core import Satchel
 from assistant.errors import SatchelError, SourceError
-from assistant.retrieval.search import Filters
+from assistant.retrieval.search_types import Filters
 from assistant.settings import Settings
 from connectors.kinds import KINDS
 

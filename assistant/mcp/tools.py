@@ -31,7 +31,7 @@ from assistant.mcp.schemas import (
     SourcesResponse,
 )
 from assistant.mcp.scope import ScopedFilters, ScopedSatchel
-from assistant.retrieval.search import Filters, Result, parse_date
+from assistant.retrieval.search_types import Filters, Result, parse_date
 
 log = logging.getLogger("satchel.mcp")
 

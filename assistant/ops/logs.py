@@ -18,7 +18,7 @@ from assistant.errors import SatchelError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.ingest.sync import SyncReport
+    from assistant.ingest.reports import SyncReport
 
 
 log = logging.getLogger("satchel.ops")

@@ -18,7 +18,7 @@ from typing import Any
 from assistant.core import Satchel
 from assistant.errors import SatchelError
 from assistant.ingest.ocr_pass import OcrProgress
-from assistant.ingest.sync import SyncReport
+from assistant.ingest.reports import SyncReport
 
 log = logging.getLogger("satchel.watch")
 

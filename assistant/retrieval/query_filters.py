@@ -53,7 +53,7 @@ from assistant.retrieval.filter_dates import describe_dates, extract_dates
 from assistant.retrieval.filter_kinds import extract_kinds
 from assistant.retrieval.filter_persons import extract_persons, person_directory, person_mentions
 from assistant.retrieval.filter_words import PROTECTED, Spans, words_of
-from assistant.retrieval.search import Filters
+from assistant.retrieval.search_types import Filters
 
 __all__ = ["Extracted", "extract_filters"]
 

@@ -10,29 +10,26 @@ chunks.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
 from assistant.backends.embedder import Embedder
 from assistant.errors import ConfigError
-from assistant.language.stop_words import QUESTION_WORDS, STOP_WORDS
+from assistant.language.stop_words import QUESTION_WORDS
 from assistant.records import StoredChunk
+from assistant.retrieval.search_types import Filters, Result, SearchOutcome
+from assistant.retrieval.terms import fts_terms, highlight_snippet, query_terms
 from assistant.store import db
 from assistant.store.repository import Store
 from assistant.store.vector_index import VectorIndex
 
 # How the BM25 and dense candidate lists become one ranking (Searcher.fuse).
 FUSIONS = ("rrf", "z-score")
-
-_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
-_PHRASE = re.compile(r'"([^"]+)"')
 # Weights of the FTS5 columns (text, title, persons); see docs/retrieval.md.
 BM25_WEIGHTS = (1.0, 2.0, 0.5)
 # Rows a BM25 query may score before its common words stop picking candidates
@@ -45,162 +42,6 @@ NEAR_DUPLICATE_COSINE = 0.97
 # messages tell of what happened in it. Chosen on LoCoMo-dev (docs/retrieval.md).
 HINT_BOOST = 1.0
 HINT_TAIL = timedelta(days=14)
-
-
-@dataclass
-class Filters:
-    kinds: list[str] = field(default_factory=list)
-    sources: list[int] = field(default_factory=list)
-    persons: list[str] = field(default_factory=list)
-    after: datetime | None = None
-    before: datetime | None = None
-    # a period the question names without asking for a range ("what did John do in
-    # March 2023?"): sources from it rank higher, others still come back
-    hint_after: datetime | None = None
-    hint_before: datetime | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.kinds or self.sources or self.persons or self.after or self.before)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kinds,
-            "source": self.sources,
-            "person": self.persons,
-            "after": self.after.isoformat() if self.after else None,
-            "before": self.before.isoformat() if self.before else None,
-            "hint_after": self.hint_after.isoformat() if self.hint_after else None,
-            "hint_before": self.hint_before.isoformat() if self.hint_before else None,
-        }
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE fragment over the ``chunks`` table aliased ``c``."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.kinds:
-            clauses.append(f"c.kind IN ({','.join('?' * len(self.kinds))})")
-            params += self.kinds
-        if self.sources:
-            clauses.append(f"c.source_id IN ({','.join('?' * len(self.sources))})")
-            params += self.sources
-        for person in self.persons:
-            clauses.append("instr(c.persons, ?) > 0")
-            params.append(" ".join(person.lower().split()))
-        if self.after:
-            clauses.append("c.ts_end >= ?")
-            params.append(int(self.after.timestamp()))
-        if self.before:
-            clauses.append("c.ts_start < ?")
-            params.append(int(self.before.timestamp()))
-        return (" AND ".join(clauses) or "1"), params
-
-
-@dataclass
-class Result:
-    chunk_id: int
-    document_id: int
-    kind: str
-    title: str
-    author: str | None
-    timestamp: str | None
-    source: str
-    locator: str
-    score: float
-    snippet: str
-    text: str
-    similarity: float  # cosine of the query and the chunk vector
-    bm25_rank: int | None = None
-    dense_rank: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("text")
-        data.pop("bm25_rank")
-        data.pop("dense_rank")
-        data["score"] = round(self.score, 6)
-        data["similarity"] = round(self.similarity, 4)
-        return data
-
-
-@dataclass
-class SearchOutcome:
-    query: str
-    filters: Filters
-    results: list[Result]
-    timings_ms: dict[str, float]
-    # filters read from the query's words ("emails from Anna last March")
-    applied: list[str] = field(default_factory=list)
-    # the query that was searched once those words were taken out
-    searched: str = ""
-
-
-def query_terms(query: str) -> list[str]:
-    """Content words of a query, lower-cased, stop words dropped: English ones, and
-    those of the query's own language when it is French, Italian, German or Spanish."""
-    from assistant.language.stop_words import foreign_stop_words, stop_words_of
-
-    words = [w.lower().strip(".'’-") for w in _WORD.findall(_PHRASE.sub(" ", query))]
-    # an elided article or preposition is its own word: "l'immeuble", "dell'affitto"
-    words = [w.split("'", 1)[1] if "'" in w and w.split("'", 1)[0] in foreign_stop_words() else w for w in words]
-    kept = [w for w in words if w and w not in STOP_WORDS]
-    if any(w in foreign_stop_words() for w in kept):
-        from assistant.language.keywords import detect_language
-
-        foreign = stop_words_of(detect_language(query))
-        kept = [w for w in kept if w not in foreign]
-    return kept or [w for w in words if w]
-
-
-def fts_terms(query: str) -> list[str]:
-    """The FTS5 phrases of a query: quoted phrases kept whole, other content words
-    one by one, a trailing ``*`` honoured as a prefix search."""
-    parts: list[str] = []
-    for phrase in _PHRASE.findall(query):
-        words = _WORD.findall(phrase)
-        if words:
-            parts.append('"' + " ".join(w.replace('"', "") for w in words) + '"')
-    rest = _PHRASE.sub(" ", query)
-    for raw in re.findall(r"[\w][\w'’.-]*\*?", rest, re.UNICODE):
-        prefix = raw.endswith("*")
-        word = raw.rstrip("*").lower().strip(".'’-")
-        if not word or (word in STOP_WORDS and not prefix):
-            continue
-        for piece in _WORD.findall(word):
-            parts.append(f'"{piece}"' + ("*" if prefix else ""))
-    return list(dict.fromkeys(parts))
-
-
-def fts_query(query: str) -> str | None:
-    """An FTS5 MATCH expression: the query's phrases OR-ed. None when nothing is searchable."""
-    parts = fts_terms(query)
-    return " OR ".join(parts) if parts else None
-
-
-def highlight_snippet(text: str, terms: list[str], width: int = 240) -> str:
-    """A window of ``text`` around the densest match, query terms in **bold**."""
-    flat = " ".join(text.split())
-    stems = [re.escape(t[: max(4, len(t) - 2)]) if len(t) > 4 else re.escape(t) for t in terms]
-    if not stems:
-        return flat[:width]
-    pattern = re.compile(r"\b(" + "|".join(stems) + r")\w*", re.IGNORECASE)
-    matches = list(pattern.finditer(flat))
-    if not matches:
-        return flat[:width] + ("…" if len(flat) > width else "")
-    best_start, best_count = 0, -1
-    for m in matches:
-        start = max(0, m.start() - width // 4)
-        count = sum(1 for n in matches if start <= n.start() < start + width)
-        if count > best_count:
-            best_start, best_count = start, count
-    start = best_start
-    if start > 0:
-        space = flat.find(" ", start)
-        start = space + 1 if 0 <= space < start + 20 else start
-    window = flat[start : start + width]
-    marked = pattern.sub(lambda m: f"**{m.group(0)}**", window)
-    return ("…" if start > 0 else "") + marked + ("…" if start + width < len(flat) else "")
-
-
 _dense_worker: ThreadPoolExecutor | None = None
 _dense_worker_lock = threading.Lock()
 
@@ -612,28 +453,3 @@ def standardised(hits: list[tuple[int, float]]) -> tuple[dict[int, float], float
     spread = float(scores.std()) or 1.0
     z = (scores - float(scores.mean())) / spread
     return {cid: float(v) for (cid, _), v in zip(hits, z, strict=True)}, float(z.min())
-
-
-def parse_date(value: str, *, end: bool = False) -> datetime:
-    """A CLI date: YYYY, YYYY-MM or YYYY-MM-DD (UTC). ``end`` gives the first moment
-    after the period, for --before style upper bounds given as a whole period."""
-    value = value.strip()
-    for fmt, step in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
-        try:
-            moment = datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-        if not end:
-            return moment
-        if step == "day":
-            from datetime import timedelta
-
-            return moment + timedelta(days=1)
-        if step == "month":
-            return moment.replace(year=moment.year + (moment.month == 12), month=moment.month % 12 + 1)
-        return moment.replace(year=moment.year + 1)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -26,7 +26,8 @@ import numpy as np
 from assistant.cpu_budget import available_cores
 from assistant.errors import EmbeddingMismatchError
 from assistant.store.fileio import atomic_file
-from assistant.store.repository import VECTORS, Store
+from assistant.store.repository import Store
+from assistant.store.schema import VECTORS
 
 _MAGIC = b"SATCHEL-FAISS-1\n"
 # Below this many allowed ids a filtered search scores the stored vectors directly

@@ -27,7 +27,7 @@ from assistant.core import Satchel
 from assistant.errors import SatchelError
 from assistant.ingest.ocr_pass import OcrProgress, OcrReport
 from assistant.ingest.ocr_pass import summary_line as ocr_summary_line
-from assistant.ingest.sync import Progress, SyncReport
+from assistant.ingest.reports import Progress, SyncReport
 from assistant.tui.chat import ChatScreen
 from assistant.tui.commands import SatchelCommands
 from assistant.tui.dialogs import HelpScreen, PathPicker

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
-from assistant.retrieval.search import Filters, SearchOutcome
+from assistant.retrieval.search_types import Filters, SearchOutcome
 from assistant.tui.host import CoreCall, satchel_app
 from assistant.tui.view import KINDS, FilterState, SourceView, lift_filters
 from assistant.tui.widgets import FilterChips, SourceList, StatusLine

@@ -16,7 +16,7 @@ from typing import Any
 from textual.content import Content
 
 from assistant.answer.rag import SourceRef
-from assistant.retrieval.search import Filters, Result, parse_date
+from assistant.retrieval.search_types import Filters, Result, parse_date
 from connectors.kinds import KIND_CHAT, KIND_EMAIL, KIND_FILE, KIND_NOTE, KINDS
 
 KIND_ICONS = {KIND_EMAIL: "✉", KIND_CHAT: "☏", KIND_FILE: "▤", KIND_NOTE: "✎"}
