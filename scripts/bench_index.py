@@ -121,11 +121,11 @@ def main() -> int:
     claims = scifact_queries()[: args.queries]
     results: dict[str, Any] = {}
     if args.real:
-        from assistant.backends.embedder import Embedder, force_offline
+        from assistant.backends.embedder import SentenceTransformerEmbedder, force_offline
         from assistant.settings import load_settings
 
         force_offline()
-        embedder = Embedder(load_settings())
+        embedder = SentenceTransformerEmbedder(load_settings())
         started = time.perf_counter()
         real = embedder.encode(windows(args.real, seed=3))
         embedded = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """Embedding throughput in fp32, bf16 and int8, with retrieval quality for each, on SciFact.
 
 The same all-MiniLM-L6-v2 weights Satchel bundles, loaded the way Satchel loads them
-(``assistant.backends.embedder.Embedder``), in three precisions (int8 in two flavours):
+(``assistant.backends.embedder.SentenceTransformerEmbedder``), in three precisions (int8 in two flavours):
 
 - fp32: torch float32;
 - bf16: ``model.to(torch.bfloat16)``, what Satchel picks where the CPU has native bf16;
@@ -80,7 +80,7 @@ def judged_queries(doc_ids: list[str], qrels_file: Path) -> tuple[list[str], lis
 
 
 def encode(model: Any, texts: list[str], batch_size: int) -> np.ndarray:
-    """Exactly what ``Embedder.encode`` does with a loaded model."""
+    """Exactly what ``SentenceTransformerEmbedder.encode`` does with a loaded model."""
     import torch
 
     with torch.inference_mode():
@@ -97,15 +97,15 @@ def encode(model: Any, texts: list[str], batch_size: int) -> np.ndarray:
 
 def load_model(settings: Any, precision: str) -> Any:
     """The model as Satchel loads it (fp32 or bf16), or its fp32 load quantized to int8."""
-    from assistant.backends.embedder import Embedder
+    from assistant.backends.embedder import SentenceTransformerEmbedder
 
     if precision in ("fp32", "bf16"):
-        return Embedder(replace(settings, embedding_precision=precision)).load()
+        return SentenceTransformerEmbedder(replace(settings, embedding_precision=precision)).load()
     import torch
     from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
 
     qconfig = per_channel_dynamic_qconfig if precision == "int8_channel" else default_dynamic_qconfig
-    model = Embedder(replace(settings, embedding_precision="fp32")).load()
+    model = SentenceTransformerEmbedder(replace(settings, embedding_precision="fp32")).load()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
         return quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8, inplace=True)

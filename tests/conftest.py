@@ -67,6 +67,7 @@ class FakeEmbedder:
     identity = "fake-hashing-embedder"
     dimension = 64
     precision = "fp32"
+    between_batches = None  # the pause point of background work; the fake never pauses
 
     def __init__(self) -> None:
         from assistant.backends.embedder import bundled_model_dir, load_tokenizer
@@ -97,7 +98,6 @@ def fake_app(satchel_home: Path):
     from assistant.core import Satchel
     from assistant.settings import load_settings
 
-    app = Satchel(load_settings())
-    app._embedder = FakeEmbedder()  # type: ignore[assignment]
+    app = Satchel(load_settings(), embedder=FakeEmbedder())
     yield app
     app.close()

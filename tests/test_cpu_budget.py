@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.backends.embedder import Embedder
+from assistant.backends.embedder import SentenceTransformerEmbedder
 from assistant.backends.llm import GenerationStats
 from assistant.cpu_budget import PAUSED, CpuBudget, _live_tickets
 from assistant.settings import load_settings
@@ -175,8 +175,8 @@ def test_a_home_without_a_run_folder_turns_coordination_off(tmp_path: Path) -> N
     assert budget.answers_pending() == 0
 
 
-class CountingEmbedder(Embedder):
-    """The real batching of Embedder.encode around a stand-in model: each text's
+class CountingEmbedder(SentenceTransformerEmbedder):
+    """The real batching of SentenceTransformerEmbedder.encode around a stand-in model: each text's
     vector is a function of the text alone."""
 
     def __init__(self, hook_calls: list[int]) -> None:

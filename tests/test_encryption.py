@@ -64,8 +64,7 @@ def make_app(home: Path, **overrides: Any) -> Any:
     from assistant.core import Satchel
     from assistant.settings import load_settings
 
-    app = Satchel(load_settings({"home": str(home), **overrides}))
-    app._embedder = FakeEmbedder()  # type: ignore[assignment]
+    app = Satchel(load_settings({"home": str(home), **overrides}), embedder=FakeEmbedder())
     return app
 
 
@@ -203,13 +202,36 @@ def test_prompt_asks_again_after_a_wrong_passphrase(
     enc_app.close()
     crypto.forget_unlocked()
     monkeypatch.delenv(crypto.ENV_PASSPHRASE)
+    from assistant.cli import passphrase
+
     answers = iter(["typo", PASSPHRASE])
-    monkeypatch.setattr(crypto, "interactive", lambda: True)
-    monkeypatch.setattr(crypto.getpass, "getpass", lambda prompt: next(answers))
+    monkeypatch.setattr(passphrase.getpass, "getpass", lambda prompt: next(answers))
+    crypto.set_passphrase_prompt(passphrase.terminal_prompt)  # as the CLI does on a terminal
     app = make_app(satchel_home)
     try:
         assert app.store.get_meta("x") == "1"
         assert "wrong passphrase, try again" in capsys.readouterr().err
+    finally:
+        app.close()
+        crypto.set_passphrase_prompt(None)
+
+
+def test_the_core_never_prompts_without_a_front_ends_prompt(
+    enc_app: Any, satchel_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even on a terminal, the store asks only a prompt a front end registered."""
+    import getpass
+
+    enc_app.store.set_meta("x", "1")
+    enc_app.close()
+    crypto.forget_unlocked()
+    monkeypatch.delenv(crypto.ENV_PASSPHRASE)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: pytest.fail("the core read a terminal"))
+    crypto.set_passphrase_prompt(None)
+    app = make_app(satchel_home)
+    try:
+        with pytest.raises(EncryptionError, match="no passphrase was given"):
+            app.store.get_meta("x")
     finally:
         app.close()
 

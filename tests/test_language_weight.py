@@ -45,7 +45,7 @@ def test_only_a_multilingual_store_weighs_by_language(fake_app, tmp_path) -> Non
     fake_app.add_source(notes)
     fake_app.sync()
     assert fake_app.searcher().language_shares == {}  # the fake, like MiniLM, is English-only
-    fake_app._embedder.multilingual = True
+    fake_app.embedder.multilingual = True  # type: ignore[attr-defined]
     shares = fake_app.searcher().language_shares
     assert set(shares) == {"en", "fr"} and sum(shares.values()) == pytest.approx(1.0)
     assert fake_app.searcher().weight_for("Quel est le loyer de mars ?") < 0.5

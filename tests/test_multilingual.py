@@ -90,7 +90,7 @@ def test_a_query_encoder_that_fights_bm25_for_the_cores_runs_before_it(fake_app,
     (notes / "rent.md").write_text("# Rent\nThe rent for March is 1,180 euros.\n", encoding="utf-8")
     fake_app.add_source(notes)
     fake_app.sync()
-    embedder = fake_app._embedder
+    embedder = fake_app.embedder
     threads: list[str] = []
     plain = embedder.encode_query
 

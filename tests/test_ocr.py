@@ -265,8 +265,7 @@ def test_text_is_searchable_before_the_ocr_pass_finishes(fake_app: Any, tmp_path
     page_image(RECEIPT).save(docs / "receipt.png")
     fake_app.add_source(docs)
     seen_during: list[list[tuple[str, str, str]]] = []
-    reader = Satchel(fake_app.settings)
-    reader._embedder = fake_app.embedder
+    reader = Satchel(fake_app.settings, embedder=fake_app.embedder)
 
     def during(progress: Any) -> None:
         # another process's view while the pass holds the writer lock: the text is there

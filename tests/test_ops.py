@@ -359,8 +359,7 @@ def test_backup_while_another_connection_writes(fake_app: Any, tmp_path: Path, s
     from assistant.core import Satchel
     from assistant.settings import load_settings
 
-    restored = Satchel(load_settings({"home": str(dest)}))
-    restored._embedder = FakeEmbedder()  # type: ignore[assignment]
+    restored = Satchel(load_settings({"home": str(dest)}), embedder=FakeEmbedder())
     try:
         assert any("lighthouse" in t for t in found_text(restored, "lighthouse storms", mode="hybrid"))
     finally:

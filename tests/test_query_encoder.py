@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from assistant.backends.embedder import Embedder, bundled_model_dir
+from assistant.backends.embedder import SentenceTransformerEmbedder, bundled_model_dir
 from assistant.backends.query_encoder import NumpyBertEncoder, supported
 from assistant.settings import load_settings
 from tests.conftest import REPO
@@ -17,7 +17,7 @@ def test_numpy_encoder_matches_sentence_transformers() -> None:
     path = bundled_model_dir()
     assert supported(path)
     numpy_encoder = NumpyBertEncoder(path)
-    embedder = Embedder(load_settings({"embedding_precision": "fp32"}))
+    embedder = SentenceTransformerEmbedder(load_settings({"embedding_precision": "fp32"}))
     queries = [
         "When is the cabin check-in and what is the door code?",
         "ferry",
@@ -34,9 +34,9 @@ def test_numpy_encoder_matches_sentence_transformers() -> None:
 def test_cold_query_path_does_not_import_torch() -> None:
     code = (
         "import sys\n"
-        "from assistant.backends.embedder import Embedder\n"
+        "from assistant.backends.embedder import SentenceTransformerEmbedder\n"
         "from assistant.settings import load_settings\n"
-        "v = Embedder(load_settings()).encode_query('door code')\n"
+        "v = SentenceTransformerEmbedder(load_settings()).encode_query('door code')\n"
         "assert v.shape == (384,)\n"
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )
@@ -62,7 +62,7 @@ def test_embedding_keeps_every_core_after_faiss_runs_on_the_same_thread(tmp_path
     assert index.search(np.ones(4, dtype=np.float32), 3)
     assert calls == []  # the index leaves this thread's OpenMP setting alone
 
-    embedder = Embedder(load_settings({"embedding_threads": 2}))
+    embedder = SentenceTransformerEmbedder(load_settings({"embedding_threads": 2}))
     embedder.load()
     torch.set_num_threads(1)  # as another library on this thread may leave it
     embedder.encode(["ferry to Tróia"])

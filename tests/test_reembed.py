@@ -47,8 +47,7 @@ class NewFake(FakeEmbedder):
 def make_app(configured: FakeEmbedder, serving: FakeEmbedder | None = None) -> Satchel:
     """A core whose configured model is ``configured``; ``serving`` is what a recorded
     identity loads as (the model the store was built with)."""
-    app = Satchel(load_settings())
-    app._embedder = configured  # type: ignore[assignment]
+    app = Satchel(load_settings(), embedder=configured)
     if serving is not None:
         app.load_embedder = lambda identity: serving  # type: ignore[method-assign,assignment,return-value]
     return app

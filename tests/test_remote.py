@@ -94,8 +94,7 @@ def test_answers_through_a_real_loopback_server(satchel_home: Path, model_cache:
                 "min_relevance": -1.0,
             }
         )
-        app = Satchel(settings)
-        app._embedder = FakeEmbedder()  # type: ignore[assignment]
+        app = Satchel(settings, embedder=FakeEmbedder())
         app.add_source(SAMPLE / "chats")
         app.sync()
         streamed: list[str] = []

@@ -69,10 +69,7 @@ class MeteredModel:
 
 def make_app(home: Path, model: MeteredModel | None = None, **overrides: Any) -> Satchel:
     settings = load_settings({"home": str(home), "rapl_path": str(home / "no-rapl"), **overrides})
-    app = Satchel(settings)
-    app._embedder = FakeEmbedder()  # type: ignore[assignment]
-    if model is not None:
-        app.model = lambda override=None: model  # type: ignore[method-assign]
+    app = Satchel(settings, embedder=FakeEmbedder(), chat_model=model)
     return app
 
 
@@ -122,7 +119,10 @@ def test_a_cli_answer_writes_a_row_tied_to_its_stored_turn(app: Satchel, capsys:
     assert stats["generated_tokens"] == 41 and "energy" not in json.dumps(stats)
 
 
-def test_compare_writes_a_row_per_model(app: Satchel, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_writes_a_row_per_model(
+    app: Satchel, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("assistant.core.get_model", lambda settings, override=None: app.model())  # other.gguf too
     cli(app, "ask", QUESTION, "--compare", "other.gguf", "--json", capsys=capsys)
     assert [r.origin for r in ledger(app)] == ["cli", "cli"]
 
@@ -156,9 +156,7 @@ def test_mcp_and_eval_answers_are_marked(app: Satchel, gguf: Path) -> None:
     from assistant.mcp.scope import Scope, ScopedSatchel
     from assistant.mcp.tools import SatchelTools
 
-    scoped = ScopedSatchel(app.settings, Scope())
-    scoped._embedder = app.embedder
-    scoped.model = lambda override=None: MeteredModel(gguf)  # type: ignore[method-assign]
+    scoped = ScopedSatchel(app.settings, Scope(), embedder=app.embedder, chat_model=MeteredModel(gguf))
     try:
         SatchelTools(scoped).ask(QUESTION)
     finally:

@@ -24,7 +24,7 @@ from assistant.answer.calendar_words import calendar_names
 from assistant.answer.declines import is_decline
 from assistant.answer.grounding import unsupported_facts
 from assistant.backends.generation import GenerationStats
-from assistant.backends.llm import LocalModel
+from assistant.backends.protocols import AnswerabilityJudge, ChatModel
 from assistant.language.keywords import fold
 from assistant.retrieval.search import Searcher
 from assistant.retrieval.search_types import Filters, Result
@@ -296,7 +296,7 @@ class Answerer:
     def __init__(
         self,
         searcher: Searcher,
-        model_factory: Callable[[], LocalModel],
+        model_factory: Callable[[], ChatModel],
         *,
         n_ctx: int,
         max_answer_tokens: int,
@@ -350,18 +350,17 @@ class Answerer:
         return self.relevance(question, results) >= self.min_relevance
 
     def answerable_probability(
-        self, model: LocalModel, messages: list[dict[str, str]], stats: GenerationStats | None = None
+        self, model: ChatModel, messages: list[dict[str, str]], stats: GenerationStats | None = None
     ) -> float | None:
         """The model's yes-probability that the sources hold the answer, or None when
         the check is off or the backend gives no probabilities."""
-        yes_probability = getattr(model, "yes_probability", None)
-        if self.min_answerable <= 0 or yes_probability is None:
+        if self.min_answerable <= 0 or not isinstance(model, AnswerabilityJudge):
             return None
         asking = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + "\n\n" + ANSWERABLE_QUESTION}]
-        return float(yes_probability(asking, stats))
+        return float(model.yes_probability(asking, stats))
 
     def build_messages(
-        self, model: LocalModel, question: str, results: list[Result]
+        self, model: ChatModel, question: str, results: list[Result]
     ) -> tuple[list[dict[str, str]], list[SourceRef]]:
         """Pack sources by rank into what the context window leaves."""
         fixed = model.count_tokens(SYSTEM_PROMPT) + model.count_tokens(question) + 120
@@ -412,7 +411,7 @@ class Answerer:
         history: list[str] | None = None,
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
-        model: LocalModel | None = None,
+        model: ChatModel | None = None,
         results: list[Result] | None = None,
     ) -> Answer:
         filters = filters or Filters()

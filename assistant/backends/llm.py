@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.backends.generation import GenerationStats
+from assistant.backends.protocols import ChatModel
 from assistant.errors import ModelError
 from assistant.settings import Settings
 
@@ -358,13 +359,13 @@ _MODELS: dict[tuple[str, int, int, int, str, str], LocalModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def get_model(settings: Settings, override: str | None = None) -> LocalModel:
+def get_model(settings: Settings, override: str | None = None) -> ChatModel:
     """The process-wide model for these settings: loaded once, kept warm. With
     ``llm_backend = "openai"`` (and no override) a private server answers instead."""
     if settings.llm_backend == "openai" and not override:
         from assistant.backends.remote import RemoteModel
 
-        return RemoteModel(settings)  # type: ignore[return-value]
+        return RemoteModel(settings)
     if settings.llm_backend not in ("local", "openai"):
         raise ModelError(f"llm_backend must be 'local' or 'openai', not {settings.llm_backend!r}")
     path = resolve_model_path(settings, override)

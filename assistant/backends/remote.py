@@ -45,7 +45,7 @@ def check_private(url: str, allow_public: bool) -> None:
 
 
 class RemoteModel:
-    """The LocalModel interface, answered by an OpenAI-compatible server."""
+    """A ChatModel (assistant/backends/protocols.py) answered by an OpenAI-compatible server."""
 
     def __init__(self, settings: Settings) -> None:
         if not settings.llm_server_url:

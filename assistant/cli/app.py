@@ -593,8 +593,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 0
     from assistant.backends.embedder import force_offline
+    from assistant.cli.passphrase import use_terminal_prompt
 
     force_offline()
+    use_terminal_prompt()
     try:
         settings = load_settings({"home": args.home})
         if args.command == "demo" and not args.home and "SATCHEL_HOME" not in os.environ:

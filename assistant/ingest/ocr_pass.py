@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.backends.embedder import Embedder
+from assistant.backends.protocols import Embedder
 from assistant.ingest.chunking import ChunkingOptions, chunk_document
 from assistant.ingest.ocr import MAX_IMAGE_BYTES, MAX_PDF_BYTES_PAGES, OcrImageError, engine_status, thread_env
 from assistant.ingest.sync import embed_reusing

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.backends.embedder import Embedder
+from assistant.backends.protocols import Embedder
 from assistant.cpu_budget import BackgroundWork
 from assistant.errors import SourceError, StoreError
 from assistant.ingest.chunking import ChunkingOptions, PreparedChunk, chunk_document

@@ -218,8 +218,8 @@ class ScopedSatchel(Satchel):
     of :meth:`interpret` keeps the scope on both paths without changing the core.
     """
 
-    def __init__(self, settings: Settings, scope: Scope) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, scope: Scope, **backends: Any) -> None:
+        super().__init__(settings, **backends)
         self.guard = ScopeGuard(self, scope)
 
     def interpret(self, query: str, filters: Filters) -> tuple[str, Filters, list[str]]:

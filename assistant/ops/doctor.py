@@ -117,7 +117,7 @@ def check_encryption(settings: Settings) -> Check:
     backend = crypto.keyring_backend()
     if backend and crypto.keyring_get(settings.home):
         sources.append(f"the OS keyring ({backend})")
-    if crypto.interactive():
+    if crypto.can_prompt():
         sources.append("a prompt")
     key = "passphrase from " + (", ".join(sources) if sources else "nowhere in this session")
     detail = f"store encrypted (SQLCipher {db.cipher_version() or '?'})"

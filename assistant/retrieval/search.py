@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.backends.embedder import Embedder
+from assistant.backends.protocols import Embedder
 from assistant.errors import ConfigError
 from assistant.language.stop_words import QUESTION_WORDS
 from assistant.records import StoredChunk

@@ -8,19 +8,18 @@ header. docs/operations.md says what this protects and what it does not.
 The passphrase comes, in this order, from: this process's memory (it already
 opened the store), ``SATCHEL_PASSPHRASE`` (scripts, cron), the OS keyring (when a
 backend is available: desktop sessions have one, a headless server usually not),
-and a prompt when standard input is a terminal. Without any of these the store
-cannot be opened and :class:`EncryptionError` says how to give one.
+and the front end's prompt: the CLI registers one when standard input is a terminal
+(:func:`set_passphrase_prompt`; the core never reads a terminal itself). Without any
+of these the store cannot be opened and :class:`EncryptionError` says how to give one.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.errors import EncryptionError
 from assistant.store.header import is_encrypted
@@ -127,21 +126,27 @@ def keyring_delete(folder: Path) -> bool:
     return True
 
 
-def interactive() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
+class PassphrasePrompt(Protocol):
+    """A front end's way to ask the person: ``confirm`` for a new passphrase (ask
+    twice), ``again`` after one that did not open the store."""
+
+    def __call__(self, folder: Path, *, confirm: bool, again: bool) -> str: ...
 
 
-def prompt_passphrase(folder: Path, *, confirm: bool = False) -> str:
-    """Ask on the terminal; with ``confirm`` (a new passphrase) ask twice."""
-    first = getpass.getpass(f"Passphrase for the Satchel store in {folder}: ")
-    if not first:
-        raise EncryptionError("an empty passphrase encrypts nothing; none was set")
-    if confirm and getpass.getpass("The same passphrase again: ") != first:
-        raise EncryptionError("the two passphrases differ; nothing was changed")
-    return first
+_prompt: PassphrasePrompt | None = None
 
 
-def passphrase_for(folder: Path, *, new: bool = False) -> tuple[str, str]:
+def set_passphrase_prompt(prompt: PassphrasePrompt | None) -> None:
+    """Register how this process asks for a passphrase (None: it cannot ask)."""
+    global _prompt
+    _prompt = prompt
+
+
+def can_prompt() -> bool:
+    return _prompt is not None
+
+
+def passphrase_for(folder: Path, *, new: bool = False, again: bool = False) -> tuple[str, str]:
     """The passphrase for the store in ``folder`` and where it came from (for
     messages): "memory", the variable's name, "the OS keyring" or "prompt".
 
@@ -158,8 +163,8 @@ def passphrase_for(folder: Path, *, new: bool = False) -> tuple[str, str]:
         stored = keyring_get(folder)
         if stored:
             return stored, "the OS keyring"
-    if interactive():
-        return prompt_passphrase(folder, confirm=new), "prompt"
+    if _prompt is not None:
+        return _prompt(folder, confirm=new, again=again), "prompt"
     if new:
         raise EncryptionError(
             f"encrypting needs a passphrase: set {ENV_PASSPHRASE}, or run `satchel encrypt` in a terminal"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +115,7 @@ def connect(path: Path, *, encrypt_new: bool = False, timeout: float = 30.0, **k
         return sqlite3.connect(str(path), timeout=timeout, **kwargs)
     folder = path.parent
     for attempt in range(1, PROMPT_TRIES + 1):
-        passphrase, origin = crypto.passphrase_for(folder, new=new)
+        passphrase, origin = crypto.passphrase_for(folder, new=new, again=attempt > 1)
         conn = connect_with_key(path, passphrase, timeout=timeout, **kwargs)
         try:
             works = key_works(conn)
@@ -128,8 +127,7 @@ def connect(path: Path, *, encrypt_new: bool = False, timeout: float = 30.0, **k
             return conn
         conn.close()
         if origin == "prompt" and attempt < PROMPT_TRIES:
-            sys.stderr.write("wrong passphrase, try again\n")
-            continue
+            continue  # the prompt says it was wrong and asks again
         source = "typed" if origin == "prompt" else f"from {origin}"
         raise WrongPassphraseError(
             f"the passphrase ({source}) does not open the encrypted store {path}: "

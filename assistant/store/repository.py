@@ -8,243 +8,26 @@ migrations (sqlite-utils ``Migrations``) applied when the store opens.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.errors import EmbeddingMismatchError, EncryptionError, StoreError
 from assistant.language.keywords import UNSTEMMED
 from assistant.records import ChunkRecord, StoredChunk, now_iso
-from assistant.store import db
-from assistant.store.schema import VECTOR_TABLES, VECTORS, KeywordForms, satchel_migrations
+from assistant.store.schema import KeywordForms
+from assistant.store.vector_rows import VectorRows
 
 
-class Store:
+class Store(VectorRows):
     """A connection to the store, with the operations the rest of the core needs.
 
     One writer at a time (the indexer holds a lock file, see ``assistant/lock.py``);
     any number of readers thanks to WAL mode.
     """
-
-    def __init__(self, path: Path, *, readonly: bool = False, encrypt: bool = False) -> None:
-        """``encrypt``: create a new store encrypted, and refuse to go on writing
-        into a plain one (``satchel encrypt`` converts it). An existing encrypted
-        store is opened encrypted whatever ``encrypt`` says (see assistant/store/db.py)."""
-        self.path = path
-        self.readonly = readonly
-        self._known_languages: set[str] = set()  # keyword_languages already recorded
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fresh = not path.exists()
-            if encrypt and not db.is_new(path) and not db.is_encrypted(path):
-                raise EncryptionError(
-                    f"encrypt is on, but the store {path} is not encrypted: run `satchel encrypt` to "
-                    "encrypt it, or set encrypt = false"
-                )
-            self.conn = db.connect(
-                path, encrypt_new=encrypt, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            if fresh:
-                os.chmod(path, 0o600)
-            self.encrypted = db.is_cipher(self.conn)
-            db.use_rows(self.conn)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA busy_timeout=30000")
-            self._migrate()
-            self.file_identity = _file_identity(path)
-        except db.DatabaseError as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-
-    def _migrate(self) -> None:
-        from sqlite_utils import Database
-
-        db = Database(self.conn)
-        satchel_migrations().apply(db)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def replaced(self) -> bool:
-        """Whether the file at ``path`` is no longer the one this connection has open
-        (`satchel encrypt`/`decrypt` in another process put a converted copy in its
-        place): writing on would go into the old, unlinked file."""
-        return _file_identity(self.path) != self.file_identity
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- transactions -----------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic write: all of it lands, or none (also on SIGKILL).
-
-        A write the file system refuses (disk full, read-only, I/O error) becomes a
-        StoreError that says so; the transaction is rolled back, so the store keeps
-        what earlier transactions committed and stays consistent."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except db.OperationalError as exc:
-            refused = self._write_error(exc)
-            if refused is None:
-                raise
-            raise refused from exc
-        try:
-            yield
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            self._known_languages = set()  # what this transaction recorded is gone with it
-            with suppress(*db.Error):
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-            refused = self._write_error(exc) if isinstance(exc, db.OperationalError) else None
-            if refused is not None:
-                raise refused from exc
-            raise
-
-    def _write_error(self, exc: Exception) -> StoreError | None:
-        """What the file system or another process refused, said for a person; None
-        for anything else (a mistake in our SQL stays a traceback, not a "store" error)."""
-        text = str(exc)
-        if "full" in text:
-            reason, advice = "the disk is full", "free some space and run it again; what was indexed before is kept"
-        elif "readonly" in text or "read-only" in text:
-            reason, advice = "the store is read-only", "make the Satchel home writable"
-        elif "locked" in text or "busy" in text:
-            reason, advice = "another process keeps the store busy", "try again when it is done"
-        elif "disk I/O error" in text:
-            reason, advice = "the disk failed to read or write", "run `satchel doctor`"
-        else:
-            return None
-        return StoreError(f"cannot write to the store {self.path}: {reason} ({text}); {advice}")
-
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        return row[0] if row else None
-
-    # --- meta -------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
-        return None if value is None else str(value)
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-
-    def generation(self) -> int:
-        """Bumped by every write that changes the vectors; FAISS files record the
-        generation they were built at, so a stale file is detected."""
-        return int(self.get_meta("generation") or 0)
-
-    def bump_generation(self) -> None:
-        self.set_meta("generation", str(self.generation() + 1))
-
-    def check_embedding_model(self, identity: str, dimension: int) -> None:
-        """Record the embedding model on first use; refuse to mix two models."""
-        stored = self.get_meta("embedding_model")
-        if stored is None:
-            if not self.readonly:
-                self.set_meta("embedding_model", identity)
-                self.set_meta("embedding_dim", str(dimension))
-            return
-        if stored != identity or int(self.get_meta("embedding_dim") or 0) != dimension:
-            raise EmbeddingMismatchError(
-                f"the store holds vectors from {stored!r}, not {identity!r}; "
-                "run `satchel reembed` to re-embed it with the configured model"
-            )
-
-    def adopt_embedding_model(self, identity: str, dimension: int) -> None:
-        """Record the model of a store that holds no chunk yet: its first sync chose
-        it by the languages it reads (assistant/ingest/embedder_choice.py)."""
-        if self.holds_chunks():
-            raise EmbeddingMismatchError(f"the store already holds vectors; it cannot adopt {identity!r}")
-        with self.transaction():
-            self.set_meta("embedding_model", identity)
-            self.set_meta("embedding_dim", str(dimension))
-
-    # --- a model switch in progress (assistant/ingest/reembed.py) -------------------------
-    def pending_model(self) -> tuple[str, int] | None:
-        """(identity, dimension) of the model whose vectors ``pending_vectors`` holds."""
-        identity = self.get_meta("pending_model")
-        if identity is None:
-            return None
-        return identity, int(self.get_meta("pending_dim") or 0)
-
-    def start_pending(self, identity: str, dimension: int) -> None:
-        """Make ``identity`` the pending model; vectors of any other pending model go."""
-        with self.transaction():
-            if self.pending_model() == (identity, dimension):
-                return
-            self.conn.execute("DELETE FROM pending_vectors")
-            self.set_meta("pending_model", identity)
-            self.set_meta("pending_dim", str(dimension))
-
-    def clear_pending(self) -> None:
-        with self.transaction():
-            self.conn.execute("DELETE FROM pending_vectors")
-            self.conn.execute("DELETE FROM meta WHERE key IN ('pending_model', 'pending_dim')")
-
-    def chunks_without_pending(self, after: int, limit: int) -> list[sqlite3.Row]:
-        """The next chunks (by id, past ``after``) with no pending vector yet, with
-        what their embedding input is rebuilt from."""
-        return self.query(
-            "SELECT c.id, c.text, c.title, c.kind, c.embed_hash FROM chunks c WHERE c.id > ? "
-            "AND NOT EXISTS (SELECT 1 FROM pending_vectors p WHERE p.chunk_id = c.id) ORDER BY c.id LIMIT ?",
-            (after, limit),
-        )
-
-    def add_pending(self, chunk_ids: Sequence[int], vectors: np.ndarray) -> None:
-        """Pending vectors of chunks that still exist (call inside a transaction)."""
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO pending_vectors(chunk_id, vector) "
-            "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
-            [
-                (int(cid), np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(cid))
-                for cid, v in zip(chunk_ids, vectors, strict=True)
-            ],
-        )
-
-    def chunks_missing_pending(self) -> int:
-        return int(
-            self.scalar(
-                "SELECT count(*) FROM chunks c "
-                "WHERE NOT EXISTS (SELECT 1 FROM pending_vectors p WHERE p.chunk_id = c.id)"
-            )
-            or 0
-        )
-
-    def promote_pending(self) -> int | None:
-        """Switch models in one transaction: the pending vectors become the served
-        ones, the pending model the store's model, and the generation moves on.
-        Returns the new generation, or None (nothing changed) while a chunk still
-        lacks a pending vector."""
-        with self.transaction():
-            pending = self.pending_model()
-            if pending is None or self.chunks_missing_pending():
-                return None
-            self.conn.execute("DELETE FROM vectors")
-            self.conn.execute("INSERT INTO vectors(chunk_id, vector) SELECT chunk_id, vector FROM pending_vectors")
-            self.conn.execute("DELETE FROM pending_vectors")
-            self.conn.execute("DELETE FROM meta WHERE key IN ('pending_model', 'pending_dim')")
-            self.set_meta("embedding_model", pending[0])
-            self.set_meta("embedding_dim", str(pending[1]))
-            self.bump_generation()
-            return self.generation()
 
     # --- sources ------------------------------------------------------------------
     def add_source(self, path: Path, connector: str | None) -> int:
@@ -492,59 +275,7 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return self.query(sql)
 
-    # --- vectors ------------------------------------------------------------------
-    def iter_vectors(self, batch: int = 50_000, table: str = VECTORS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """All stored vectors as (ids, matrix) batches, in chunk id order (``table``:
-        the served vectors, or the pending ones of a model switch)."""
-        if table not in VECTOR_TABLES:
-            raise ValueError(f"not a vector table: {table!r}")
-        last = -1
-        while True:
-            rows = self.query(
-                f"SELECT chunk_id, vector FROM {table} WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
-                (last, batch),
-            )
-            if not rows:
-                return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            yield ids, matrix.reshape(len(rows), -1)
-            last = int(ids[-1])
-
-    def vectors_by_embed_hash(self, hashes: Sequence[str]) -> dict[str, bytes]:
-        """Stored vectors of chunks with these embedded texts: an unchanged paragraph
-        in an edited, touched or renamed file is never embedded twice."""
-        found: dict[str, bytes] = {}
-        unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), 900):
-            part = unique[start : start + 900]
-            marks = ",".join("?" * len(part))
-            for row in self.query(
-                "SELECT c.embed_hash, v.vector FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
-                f"WHERE c.embed_hash IN ({marks})",
-                part,
-            ):
-                found[row[0]] = row[1]
-        return found
-
-    def vectors_for(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for start in range(0, len(chunk_ids), 900):
-            part = list(chunk_ids[start : start + 900])
-            marks = ",".join("?" * len(part))
-            for row in self.query(f"SELECT chunk_id, vector FROM vectors WHERE chunk_id IN ({marks})", part):
-                ids.append(int(row[0]))
-                blobs.append(row[1])
-        if not ids:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
-        return np.asarray(ids, dtype=np.int64), matrix
-
     # --- reading ------------------------------------------------------------------
-    def holds_chunks(self) -> bool:
-        return bool(self.scalar("SELECT EXISTS (SELECT 1 FROM chunks)"))
-
     def language_counts(self) -> dict[str, int]:
         """Chunks by the language they were indexed in ("" when none was stored)."""
         rows = self.query("SELECT COALESCE(language, '') AS language, COUNT(*) AS n FROM chunks GROUP BY 1")
@@ -606,11 +337,6 @@ class Store:
             out.setdefault(row[0], set()).add(row[1])
         return out
 
-    def vector_count(self, table: str = VECTORS) -> int:
-        if table not in VECTOR_TABLES:
-            raise ValueError(f"not a vector table: {table!r}")
-        return int(self.scalar(f"SELECT count(*) FROM {table}") or 0)
-
     def counts(self) -> dict[str, int]:
         return {
             "documents": int(self.scalar("SELECT count(*) FROM documents") or 0),
@@ -619,10 +345,44 @@ class Store:
             "errors": int(self.scalar("SELECT count(*) FROM errors") or 0),
         }
 
+    # --- reads for the front ends ---------------------------------------------------------
+    def source_summaries(self) -> list[dict[str, Any]]:
+        """Every source with its counts of documents, chunks and errors."""
+        rows = self.query(
+            "SELECT s.*, (SELECT count(*) FROM documents d WHERE d.source_id = s.id) AS documents, "
+            "(SELECT count(*) FROM chunks c WHERE c.source_id = s.id) AS chunks, "
+            "(SELECT count(*) FROM errors e WHERE e.source_id = s.id) AS errors "
+            "FROM sources s ORDER BY s.id"
+        )
+        return [
+            {
+                "id": r["id"],
+                "path": r["path"],
+                "connector": r["connector"],
+                "documents": r["documents"],
+                "chunks": r["chunks"],
+                "errors": r["errors"],
+                "added_at": r["added_at"],
+                "last_sync": r["last_sync"],
+            }
+            for r in rows
+        ]
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
+    def document_count(self, source_id: int) -> int:
+        return int(self.scalar("SELECT count(*) FROM documents WHERE source_id = ?", (source_id,)) or 0)
+
+    def persons(self) -> tuple[str, ...]:
+        """Every sender, recipient and chat speaker, sorted."""
+        names: set[str] = set()
+        for (author,) in self.query("SELECT DISTINCT author FROM documents WHERE author IS NOT NULL"):
+            names.add(author)
+        for (participants,) in self.query("SELECT DISTINCT participants FROM documents"):
+            names.update(json.loads(participants or "[]"))
+        return tuple(sorted(n for n in names if n))
+
+    def document_chunks(self, document_id: int) -> list[dict[str, Any]]:
+        """A document's chunks in order: id, ordinal, locator and text."""
+        rows = self.query(
+            "SELECT id, ordinal, locator, text FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,)
+        )
+        return [dict(c) for c in rows]
