@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.cli.ops_commands import dispatch_ops, register_ops
+from assistant.cli import ops_commands
 from assistant.errors import SatchelError
 from assistant.ops import forget as forget_module
 from assistant.ops.backup import EXPORT_FIELDS, backup
@@ -46,8 +46,9 @@ CRON = REPO / "scripts" / "cron"
 def ops_cli(app: Any, *argv: str) -> int | None:
     """Run an operations command the way cli.py does, in process."""
     parser = argparse.ArgumentParser(prog="satchel")
-    register_ops(parser.add_subparsers(dest="command"))
-    return dispatch_ops(app, parser.parse_args(list(argv)))
+    ops_commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(list(argv))
+    return args.handler(app, args)
 
 
 def raw_bytes(home: Path) -> dict[str, bytes]:

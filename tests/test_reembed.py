@@ -9,7 +9,6 @@ identity.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -391,7 +390,7 @@ def test_cli_reembed_exits_4_while_another_writer_runs(old_store: Satchel) -> No
     app = make_app(NewFake(), serving=OldFake())
     with app.writer_lock():
         other = make_app(NewFake(), serving=OldFake())
-        args = argparse.Namespace(command="reembed", json=True, quiet=True, wait=False)
+        args = build_parser().parse_args(["reembed", "--json", "--quiet"])
         from assistant.errors import StoreLockedError
 
         with pytest.raises(StoreLockedError) as caught:

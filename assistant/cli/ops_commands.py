@@ -1,25 +1,28 @@
 """The operations commands of the CLI: ``forget``, ``export``, ``backup``, ``doctor``,
 ``encrypt`` and ``decrypt``.
 
-``assistant/cli/app.py`` calls :func:`register_ops` while building its parser and
-:func:`dispatch_ops` before its own dispatch. JSON goes to stdout only, messages to
-stderr, as everywhere in the CLI (docs/cli.md, docs/operations.md).
+``assistant/cli/app.py`` calls :func:`register` while building its parser; each
+subcommand names its handler. JSON goes to stdout only, messages to stderr, as
+everywhere in the CLI (docs/cli.md, docs/operations.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-OPS_COMMANDS = ("forget", "export", "backup", "doctor", "encrypt", "decrypt")
+from assistant.cli.common import JSON_HELP, err, print_json
+
+if TYPE_CHECKING:
+    from assistant.core import Satchel
+
 EXIT_DOCTOR_FAILED = 1
 
 
-def register_ops(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add the operations subcommands to the CLI's subparsers."""
     p = sub.add_parser(
         "forget",
@@ -40,17 +43,25 @@ def register_ops(sub: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="count what would be erased; erase nothing")
     p.add_argument("--wait", action="store_true", help="wait for a running indexer instead of exiting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_forget)
 
     p = sub.add_parser("export", help="write every document and its metadata as JSON Lines")
     p.add_argument("--output", "-o", metavar="FILE", help="write here (created 0600) instead of stdout")
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("backup", help="a consistent copy of the store while it is in use")
     p.add_argument("dest", metavar="DEST", help="a folder; it can be used as SATCHEL_HOME to restore")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_backup)
 
-    p = sub.add_parser("doctor", help="check the installation and the store, and say what to fix")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "doctor",
+        help="check the installation and the store, and say what to fix",
+        description="Exit code 1 when a check fails (docs/operations.md).",
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser(
         "encrypt",
@@ -64,132 +75,130 @@ def register_ops(sub: Any) -> None:
     )
     p.add_argument("--keyring", action="store_true", help="also save the passphrase in the OS keyring")
     p.add_argument("--wait", action="store_true", help="wait for a running indexer instead of exiting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_encrypt)
 
     p = sub.add_parser("decrypt", help="turn an encrypted store back into plain SQLite")
     p.add_argument("--wait", action="store_true", help="wait for a running indexer instead of exiting")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(handler=cmd_decrypt)
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def _err(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def dispatch_ops(app: Any, args: argparse.Namespace) -> int | None:
-    """Run an operations command; None when ``args.command`` is not one."""
-    command = getattr(args, "command", None)
-    if command not in OPS_COMMANDS:
-        return None
-    from assistant.ops.backup import backup, export_documents, export_to_file
-    from assistant.ops.doctor import FAIL, OK, run_doctor
-    from assistant.ops.encryption import decrypt_store, encrypt_store
+def cmd_forget(app: Satchel, args: argparse.Namespace) -> int:
     from assistant.ops.forget import forget
 
-    if command == "forget":
-        report = forget(
-            app,
-            source=args.source,
-            document=args.document,
-            person=args.person,
-            dry_run=args.dry_run,
-            wait=args.wait,
+    report = forget(
+        app,
+        source=args.source,
+        document=args.document,
+        person=args.person,
+        dry_run=args.dry_run,
+        wait=args.wait,
+    )
+    if args.json:
+        print_json(report.as_json())
+        return 0
+    what = "would erase" if report.dry_run else "erased"
+    err(
+        f"{what} {report.documents} documents, {report.chunks} chunks, {report.turns} stored answers"
+        + (f" ({report.usage_rows} usage ledger rows)" if report.usage_rows else "")
+        + (f" and source {args.source}" if report.sources else "")
+    )
+    if report.persons_matched:
+        err("matched: " + "; ".join(report.persons_matched))
+    if not report.dry_run:
+        if report.wal_cleared:
+            err("store compacted (VACUUM), free pages cleared, WAL truncated; index saved")
+        else:
+            err(
+                "store compacted, but another process (an open TUI?) kept the WAL file from being "
+                "truncated: close it, and SQLite deletes the WAL when the last one closes the store"
+            )
+    return 0
+
+
+def cmd_export(app: Satchel, args: argparse.Namespace) -> int:
+    from assistant.ops.backup import export_documents, export_to_file
+
+    if args.output:
+        count = export_to_file(app.store, Path(args.output))
+        err(f"exported {count} documents to {args.output}")
+    else:
+        try:
+            export_documents(app.store, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader went away (`satchel export | head`): not an error; keep
+            # Python from complaining again when it flushes stdout at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def cmd_backup(app: Satchel, args: argparse.Namespace) -> int:
+    from assistant.ops.backup import backup
+
+    result = backup(app.settings, Path(args.dest))
+    if args.json:
+        print_json(result)
+    else:
+        index = (
+            "index copied"
+            if result["index_current"]
+            else ("index copied (stale: rebuilt when opened)" if result["index_copied"] else "no index")
         )
-        if args.json:
-            _print_json(report.as_json())
-            return 0
-        what = "would erase" if report.dry_run else "erased"
-        _err(
-            f"{what} {report.documents} documents, {report.chunks} chunks, {report.turns} stored answers"
-            + (f" ({report.usage_rows} usage ledger rows)" if report.usage_rows else "")
-            + (f" and source {args.source}" if report.sources else "")
+        err(
+            f"backed up {result['documents']} documents to {result['database']} "
+            f"({result['bytes'] / 1e6:.1f} MB, {index}) in {result['seconds']:.1f}s"
         )
-        if report.persons_matched:
-            _err("matched: " + "; ".join(report.persons_matched))
-        if not report.dry_run:
-            if report.wal_cleared:
-                _err("store compacted (VACUUM), free pages cleared, WAL truncated; index saved")
-            else:
-                _err(
-                    "store compacted, but another process (an open TUI?) kept the WAL file from being "
-                    "truncated: close it, and SQLite deletes the WAL when the last one closes the store"
-                )
-        return 0
+    return 0
 
-    if command == "export":
-        if args.output:
-            count = export_to_file(app.store, Path(args.output))
-            _err(f"exported {count} documents to {args.output}")
-        else:
-            try:
-                export_documents(app.store, sys.stdout)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                # the reader went away (`satchel export | head`): not an error; keep
-                # Python from complaining again when it flushes stdout at exit
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-        return 0
 
-    if command == "backup":
-        result = backup(app.settings, Path(args.dest))
-        if args.json:
-            _print_json(result)
-        else:
-            index = (
-                "index copied"
-                if result["index_current"]
-                else ("index copied (stale: rebuilt when opened)" if result["index_copied"] else "no index")
-            )
-            _err(
-                f"backed up {result['documents']} documents to {result['database']} "
-                f"({result['bytes'] / 1e6:.1f} MB, {index}) in {result['seconds']:.1f}s"
-            )
-        return 0
+def cmd_encrypt(app: Satchel, args: argparse.Namespace) -> int:
+    from assistant.ops.encryption import encrypt_store
 
-    if command == "encrypt":
-        result = encrypt_store(app, keyring=args.keyring, wait=args.wait)
-        if args.json:
-            _print_json(result)
-        else:
-            store = {
-                "created": "created an empty encrypted store",
-                "encrypted": "store encrypted",
-                "already encrypted": "the store was already encrypted; passphrase checked",
-            }[result["store"]]
-            sealed = {"sealed": "; index file sealed", "removed": "; damaged index file removed (rebuilt)"}
-            _err(store + sealed.get(result["index"], ""))
-            if result["keyring"]:
-                _err(f"passphrase saved in the OS keyring ({result['keyring']})")
-        return 0
+    result = encrypt_store(app, keyring=args.keyring, wait=args.wait)
+    if args.json:
+        print_json(result)
+    else:
+        store = {
+            "created": "created an empty encrypted store",
+            "encrypted": "store encrypted",
+            "already encrypted": "the store was already encrypted; passphrase checked",
+        }[result["store"]]
+        sealed = {"sealed": "; index file sealed", "removed": "; damaged index file removed (rebuilt)"}
+        err(store + sealed.get(result["index"], ""))
+        if result["keyring"]:
+            err(f"passphrase saved in the OS keyring ({result['keyring']})")
+    return 0
 
-    if command == "decrypt":
-        result = decrypt_store(app, wait=args.wait)
-        if args.json:
-            _print_json(result)
-        elif result["store"] == "decrypted":
-            _err(
-                "store decrypted: it is plain SQLite again"
-                + ("; passphrase removed from the OS keyring" if result["keyring_removed"] else "")
-            )
-        else:
-            _err("the store is not encrypted; nothing to do")
-        return 0
 
-    if command == "doctor":
-        checks = run_doctor(app)
-        failed = any(c.status == FAIL for c in checks)
-        if args.json:
-            _print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
-        else:
-            for c in checks:
-                print(f"{c.status:4}  {c.name:11} {c.detail}")
-                if c.fix and c.status != OK:
-                    print(f"{'':17}fix: {c.fix}")
-        return EXIT_DOCTOR_FAILED if failed else 0
-    return None
+def cmd_decrypt(app: Satchel, args: argparse.Namespace) -> int:
+    from assistant.ops.encryption import decrypt_store
+
+    result = decrypt_store(app, wait=args.wait)
+    if args.json:
+        print_json(result)
+    elif result["store"] == "decrypted":
+        err(
+            "store decrypted: it is plain SQLite again"
+            + ("; passphrase removed from the OS keyring" if result["keyring_removed"] else "")
+        )
+    else:
+        err("the store is not encrypted; nothing to do")
+    return 0
+
+
+def cmd_doctor(app: Satchel, args: argparse.Namespace) -> int:
+    from assistant.ops.doctor import FAIL, OK, run_doctor
+
+    checks = run_doctor(app)
+    failed = any(c.status == FAIL for c in checks)
+    if args.json:
+        print_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
+    else:
+        for c in checks:
+            print(f"{c.status:4}  {c.name:11} {c.detail}")
+            if c.fix and c.status != OK:
+                print(f"{'':17}fix: {c.fix}")
+    return EXIT_DOCTOR_FAILED if failed else 0

@@ -1,7 +1,7 @@
 """`satchel mcp`: the subcommand's flags and its start-up.
 
-``assistant/cli/app.py`` calls :func:`register` while building its parser and
-:func:`run` from its dispatch; Satchel's errors raised here reach the CLI's boundary
+``assistant/cli/app.py`` calls :func:`register` while building its parser, and its
+dispatch calls :func:`run` through the subcommand's handler; Satchel's errors raised here reach the CLI's boundary
 (a one-line message, an exit code). This module imports only argparse at import
 time: the MCP SDK is loaded when the server starts.
 """
@@ -61,6 +61,7 @@ def register(sub: Any) -> None:
     )
     web.add_argument("--new-token", action="store_true", help="replace the stored bearer token with a new one")
     p.add_argument("--verbose", action="store_true", help="log each failed call on stderr")
+    p.set_defaults(handler=lambda app, args: run(app.settings, args))
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
