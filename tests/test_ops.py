@@ -24,7 +24,6 @@ import pytest
 
 from assistant.cli import ops_commands
 from assistant.errors import SatchelError
-from assistant.ops import forget as forget_module
 from assistant.ops.backup import EXPORT_FIELDS, backup
 from assistant.ops.doctor import Check, check_gpu, run_doctor
 from assistant.ops.forget import forget, person_matcher
@@ -36,6 +35,7 @@ from assistant.ops.logs import (
     summary_line,
 )
 from assistant.retrieval.search_types import Filters
+from assistant.store import erasure
 from tests.conftest import REPO, SATCHEL, FakeEmbedder, run_cli
 
 CANARY = "zebracanary4711"
@@ -164,7 +164,7 @@ def test_forget_with_a_reader_open_says_the_wal_is_kept_until_it_closes(
     (secret / "diary.txt").write_text(f"The safe combination is {CANARY}.\n")
     fake_app.add_source(secret)
     fake_app.sync()
-    monkeypatch.setattr(forget_module, "CHECKPOINT_WAIT_S", 0.3)
+    monkeypatch.setattr(erasure, "CHECKPOINT_WAIT_S", 0.3)
     reader = sqlite3.connect(satchel_home / "satchel.db", isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM chunks").fetchone()  # an old snapshot, as a TUI mid-query

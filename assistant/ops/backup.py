@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from assistant.errors import SatchelError, StoreError
 from assistant.settings import Settings
-from assistant.store import crypto, db
+from assistant.store import crypto, db, inspection
 from assistant.store.fileio import atomic_file
 
 if TYPE_CHECKING:
@@ -49,20 +49,12 @@ EXPORT_FIELDS = (
 def iter_export(store: Store) -> Iterator[dict[str, Any]]:
     """Every document as a dict, in id order, from one consistent snapshot."""
     conn = store.conn
-    conn.execute("BEGIN")  # a read transaction: a writer's later commits are not seen
-    try:
-        cursor = conn.execute(
-            "SELECT d.id, s.path AS source, u.path AS path, d.key, d.kind, d.title, d.author, d.participants, "
-            "d.timestamp, d.metadata, d.text, d.parent_id, d.duplicate_of FROM documents d "
-            "JOIN units u ON u.id = d.unit_id JOIN sources s ON s.id = d.source_id ORDER BY d.id"
-        )
-        for row in cursor:
+    with inspection.read_snapshot(conn):  # a writer's later commits are not seen
+        for row in inspection.exported_documents(conn):
             item = {name: row[name] for name in EXPORT_FIELDS}
             item["participants"] = json.loads(row["participants"] or "[]")
             item["metadata"] = json.loads(row["metadata"] or "{}")
             yield item
-    finally:
-        conn.execute("COMMIT")
 
 
 def export_documents(store: Store, out: IO[str]) -> int:
@@ -137,19 +129,18 @@ def backup(settings: Settings, dest: Path) -> dict[str, Any]:
         # API copies pages between two connections keyed alike)
         src = db.connect(source, timeout=30.0)
         try:
-            src.execute("PRAGMA busy_timeout=30000")
+            db.set_busy_timeout(src, 30000)
             key = crypto.passphrase_for(settings.home)[0] if db.is_cipher(src) else None
             dst = db.connect_with_key(tmp, key)
             try:
                 src.backup(dst)  # pages=-1: the whole database from one snapshot
-                dst.execute("PRAGMA journal_mode=DELETE")
-                check = dst.execute("PRAGMA quick_check").fetchone()[0]
+                db.use_rollback_journal(dst)
+                check = inspection.quick_check(dst)
                 counts = {
-                    "documents": int(dst.execute("SELECT count(*) FROM documents").fetchone()[0]),
-                    "chunks": int(dst.execute("SELECT count(*) FROM chunks").fetchone()[0]),
+                    "documents": inspection.document_count(dst),
+                    "chunks": inspection.chunk_count(dst),
                 }
-                row = dst.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                generation = int(row[0]) if row else 0
+                generation = inspection.stored_generation(dst)
             finally:
                 dst.close()
         finally:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import EncryptionError, SatchelError
 from assistant.ops.logs import LOG_FILE
 from assistant.settings import Settings
-from assistant.store import crypto, db
+from assistant.store import crypto, db, inspection
 
 if TYPE_CHECKING:
     from assistant.core import Satchel
@@ -334,16 +334,9 @@ def check_llama_build() -> Check:
     return Check("llama.cpp", OK, detail)
 
 
-def _store_connection(settings: Settings) -> sqlite3.Connection:
-    conn = db.connect(settings.db_path, timeout=5.0)
-    db.use_rows(conn)
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
-
-
 def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
     try:
-        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        problems = inspection.integrity_problems(conn)
     except db.DatabaseError as exc:
         return Check(
             "store",
@@ -359,7 +352,7 @@ def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
             "restore the store from a backup, or move satchel.db aside and run `satchel index` again",
         )
     try:
-        conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        inspection.check_fulltext(conn)
     except db.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             return Check("store", OK, "integrity_check ok; full-text check skipped: an indexer is writing")
@@ -367,21 +360,19 @@ def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
             "store",
             FAIL,
             f"full-text index damaged: {exc}",
-            "rebuild it: sqlite3 satchel.db \"INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')\"",
+            f"rebuild it: {inspection.FULLTEXT_REBUILD_COMMAND}",
         )
     except db.DatabaseError as exc:
         return Check(
             "store",
             FAIL,
             f"full-text index damaged: {exc}",
-            "rebuild it: sqlite3 satchel.db \"INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild')\"",
+            f"rebuild it: {inspection.FULLTEXT_REBUILD_COMMAND}",
         )
-    docs = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
-    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
-    errors = conn.execute("SELECT count(*) FROM errors").fetchone()[0]
-    orphans = conn.execute(
-        "SELECT count(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE v.chunk_id IS NULL"
-    ).fetchone()[0]
+    docs = inspection.document_count(conn)
+    chunks = inspection.chunk_count(conn)
+    errors = inspection.error_count(conn)
+    orphans = inspection.chunks_without_vector(conn)
     detail = f"{docs} documents, {chunks} chunks; integrity_check ok, full-text index ok"
     if errors:
         detail += f"; {errors} items could not be read (satchel status)"
@@ -398,9 +389,8 @@ def check_store(settings: Settings, conn: sqlite3.Connection) -> Check:
 def check_index(settings: Settings, conn: sqlite3.Connection, dimension: int) -> Check:
     from assistant.store.vector_index import VectorIndex
 
-    vectors = int(conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
-    row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-    generation = int(row[0]) if row else 0
+    vectors = inspection.vector_count(conn)
+    generation = inspection.stored_generation(conn)
     rebuilt = f"it will be rebuilt from the {vectors} stored vectors (no re-embedding) the next time Satchel opens it"
     fix = "nothing to do; `satchel index` rebuilds and saves it now"
     path = settings.index_path
@@ -475,7 +465,7 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
     checks.append(check_encryption(settings))
     if settings.db_path.is_file():
         try:
-            conn = _store_connection(settings)
+            conn = inspection.connect_for_checks(settings.db_path)
         except db.Error + (EncryptionError,) as exc:
             fix = (
                 f"give the passphrase ({crypto.ENV_PASSPHRASE}=… satchel doctor, or run it in a terminal)"
@@ -489,13 +479,13 @@ def run_doctor(app: Satchel, *, llama: bool = True) -> list[Check]:
                 checks.append(check_store(settings, conn))
                 if checks[-1].status != FAIL:
                     with contextlib.suppress(*db.Error):
-                        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                        meta = inspection.meta(conn)
                         stored_model = meta.get("embedding_model")
                         dimension = int(meta["embedding_dim"]) if meta.get("embedding_dim") else None
-                        chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+                        chunks = inspection.chunk_count(conn)
                         pending = 0
                         if meta.get("pending_model") == _configured_identity(app):
-                            pending = int(conn.execute("SELECT count(*) FROM pending_vectors").fetchone()[0])
+                            pending = inspection.pending_vector_count(conn)
                         reembedded = (pending, chunks)
                     try:
                         checks.append(check_index(settings, conn, dimension or app.embedder.dimension))

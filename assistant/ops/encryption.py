@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import StoreError
 from assistant.ops.backup import fsync_dir
-from assistant.ops.forget import checkpoint_truncate
 from assistant.settings import Settings
 from assistant.store import crypto, db
+from assistant.store.erasure import checkpoint_truncate
 from assistant.store.fileio import atomic_file
 
 if TYPE_CHECKING:

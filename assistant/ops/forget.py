@@ -4,7 +4,7 @@ Deleting rows is not enough for personal data: SQLite leaves deleted content in 
 FTS5 keeps old index segments until they are merged, and the WAL file keeps old page images.
 So the deletes run with ``secure_delete``, the full-text index is rebuilt from what remains,
 the file is ``VACUUM``-ed and the WAL checkpointed and truncated. docs/operations.md says what
-this guarantees."""
+this guarantees; assistant/store/erasure.py holds the SQL."""
 
 from __future__ import annotations
 
@@ -12,20 +12,19 @@ import json
 import logging
 import logging.handlers
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import SatchelError, SourceError, StoreError
+from assistant.errors import SatchelError, SourceError
 from assistant.ops.logs import LOG_FILE
 from assistant.settings import Settings
-from assistant.store import db
+from assistant.store import erasure
 from assistant.store import ocr_tables as ocr_store
 from assistant.store import usage as store_usage
 from assistant.store.fileio import leftover_temps
-from assistant.store.forgotten import document_digests, person_digest
+from assistant.store.forgotten import person_digest
 
 if TYPE_CHECKING:
     from assistant.core import Satchel
@@ -90,21 +89,6 @@ class _Selection:
     turn_matcher: Callable[[str | None], bool] | None = None
 
 
-def _family(store: Store, ids: list[int]) -> tuple[set[int], list[int]]:
-    """Documents with their attachments, and their chunk ids."""
-    docs: set[int] = set()
-    chunks: list[int] = []
-    for start in range(0, len(ids), 400):
-        part = ids[start : start + 400]
-        marks = ",".join("?" * len(part))
-        family = f"SELECT id FROM documents WHERE id IN ({marks}) OR parent_id IN ({marks})"
-        docs.update(int(r[0]) for r in store.query(family, part + part))
-        chunks += [
-            int(r[0]) for r in store.query(f"SELECT id FROM chunks WHERE document_id IN ({family})", part + part)
-        ]
-    return docs, chunks
-
-
 def _select(store: Store, source: str | None, document: int | None, person: str | None) -> _Selection:
     if sum(x is not None for x in (source, document, person)) != 1:
         raise SatchelError("forget needs exactly one of --source, --document or --person")
@@ -112,25 +96,20 @@ def _select(store: Store, source: str | None, document: int | None, person: str 
         row = store.find_source(source)
         if row is None:
             raise SourceError(f"{source}: not a registered source (see `satchel sources`)")
-        ids = [int(r[0]) for r in store.query("SELECT id FROM documents WHERE source_id = ?", (row["id"],))]
+        ids = erasure.source_documents(store, row["id"])
         return _Selection(ids, source_id=int(row["id"]), source_path=row["path"], needles=[row["path"]])
     if document is not None:
-        rows = store.query("SELECT id, dedup_key FROM documents WHERE id = ?", (document,))
-        if not rows:
+        found = erasure.document_dedup_key(store, document)
+        if found is None:
             raise SatchelError(f"document {document}: no such document (ids are in `satchel search --json`)")
         ids = [int(document)]
         # the same message stored again elsewhere (same Message-ID) is the same content
-        if rows[0]["dedup_key"]:
-            ids += [
-                int(r[0])
-                for r in store.query(
-                    "SELECT id FROM documents WHERE dedup_key = ? AND id != ?", (rows[0]["dedup_key"], document)
-                )
-            ]
+        if found["dedup_key"]:
+            ids += erasure.message_copies(store, found["dedup_key"], document)
         return _Selection(ids)
     assert person is not None
-    found, who = person_documents(store, person)
-    return _Selection(sorted(found), persons=sorted(who), needles=[person], turn_matcher=person_matcher(person))
+    matched, who = person_documents(store, person)
+    return _Selection(sorted(matched), persons=sorted(who), needles=[person], turn_matcher=person_matcher(person))
 
 
 def person_documents(store: Store, person: str) -> tuple[set[int], set[str]]:
@@ -144,33 +123,17 @@ def person_documents(store: Store, person: str) -> tuple[set[int], set[str]]:
     matches = person_matcher(person)
     found: set[int] = set()
     who: set[str] = set()
-    for row in store.conn.execute("SELECT id, kind, author, participants, title FROM documents"):
+    for row in erasure.document_people(store):
         people = [row["author"], *json.loads(row["participants"] or "[]")]
         hits = [p for p in people if matches(p)]
         # a chat is "with" the person even in a month they did not write in
         if hits or (row["kind"] == "chat" and matches(row["title"])):
             found.add(int(row["id"]))
             who.update(str(p) for p in hits)
-    for row in store.conn.execute("SELECT document_id, persons FROM chunks WHERE persons != ''"):
+    for row in erasure.chunk_people(store):
         if int(row["document_id"]) not in found and matches(row["persons"]):
             found.add(int(row["document_id"]))
     return found, who
-
-
-def _document_tombstones(store: Store, ids: list[int]) -> list[str]:
-    """Digests that keep these documents (and copies of the same message) out of
-    later syncs of their still-registered sources."""
-    digests: list[str] = []
-    for start in range(0, len(ids), 400):
-        part = ids[start : start + 400]
-        rows = store.query(
-            f"SELECT u.path, d.key, d.dedup_key FROM documents d JOIN units u ON u.id = d.unit_id "
-            f"WHERE d.id IN ({','.join('?' * len(part))})",
-            part,
-        )
-        for row in rows:
-            digests += document_digests(str(row["path"]), str(row["key"]), row["dedup_key"])
-    return digests
 
 
 def _turns_to_delete(
@@ -179,7 +142,7 @@ def _turns_to_delete(
     """Stored answers keep snippets of their sources: those citing what is forgotten
     go too (and, for a person, those that name them)."""
     doomed: list[int] = []
-    for row in store.conn.execute("SELECT id, question, search_query, answer, sources FROM turns"):
+    for row in erasure.turn_contents(store):
         try:
             sources = json.loads(row["sources"] or "[]")
         except ValueError:
@@ -216,41 +179,6 @@ def _scrub_logs(settings: Settings, needles: list[str]) -> int:
     return removed
 
 
-# How long forget waits for readers (an open TUI between two queries) to leave the WAL.
-CHECKPOINT_WAIT_S = 5.0
-
-
-def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
-    """Copy the WAL into the database and cut the WAL file to zero bytes. A reader
-    holding an old snapshot blocks it; SQLite waits for it through the busy timeout,
-    shortened here so that a TUI left open does not hold `forget` for long."""
-    previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-    conn.execute(f"PRAGMA busy_timeout={int(CHECKPOINT_WAIT_S * 1000)}")
-    try:
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={previous}")
-    return not busy
-
-
-def rebuild_fulltext(store: Store) -> None:
-    """Rewrite the FTS5 index from the chunks table (inside the caller's transaction)."""
-    store.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
-
-
-def erase_free_space(store: Store) -> bool:
-    """VACUUM and truncate the WAL, so that no free page or old log frame holding
-    deleted text survives in the files. Returns whether the WAL could be truncated."""
-    try:
-        store.conn.execute("VACUUM")
-    except db.OperationalError as exc:
-        raise StoreError(
-            f"the data was deleted, but compacting the store failed ({exc}); free some disk space "
-            "and run the same `satchel forget` again (it is safe to repeat)"
-        ) from exc
-    return checkpoint_truncate(store.conn)
-
-
 def forget(
     app: Satchel,
     *,
@@ -278,7 +206,7 @@ def forget(
     store = app.store
     if dry_run:
         sel = _select(store, source, document, person)
-        docs, chunks = _family(store, sel.document_ids)
+        docs, chunks = erasure.document_family(store, sel.document_ids)
         report.documents, report.chunks, report.persons_matched = len(docs), len(chunks), sel.persons
         report.sources = 1 if sel.source_id is not None else 0
         doomed = _turns_to_delete(store, docs, set(chunks), sel.turn_matcher)
@@ -289,35 +217,26 @@ def forget(
 
     with app.writer_lock(wait=wait):
         sel = _select(store, source, document, person)
-        docs, _ = _family(store, sel.document_ids)
+        docs, _ = erasure.document_family(store, sel.document_ids)
         index = app.index
         index.open(store)  # current before we change it
-        before = int(store.scalar("SELECT count(*) FROM documents") or 0)
-        previous = store.scalar("PRAGMA secure_delete")
+        before = erasure.document_total(store)
         conn = store.conn
-        conn.execute("PRAGMA secure_delete=ON")
-        try:
+        with erasure.secure_delete(store):
             with store.transaction():
                 # tombstones first: the documents' places are read before they go
                 if person is not None:
                     store.add_tombstones("person", [person_digest(person)])
                 elif document is not None:
-                    store.add_tombstones("document", _document_tombstones(store, sel.document_ids))
+                    store.add_tombstones("document", erasure.document_tombstones(store, sel.document_ids))
                 gone = store.delete_documents(sel.document_ids)
                 if sel.source_id is not None:
-                    gone += [
-                        int(r[0]) for r in store.query("SELECT id FROM chunks WHERE source_id = ?", (sel.source_id,))
-                    ]
-                    conn.execute("DELETE FROM chunks WHERE source_id = ?", (sel.source_id,))
-                    conn.execute("DELETE FROM sources WHERE id = ?", (sel.source_id,))  # units, errors cascade
+                    gone += erasure.delete_source_rows(store, sel.source_id)
                     report.sources = 1
                 turns = _turns_to_delete(store, docs, set(gone), sel.turn_matcher)
                 # an erased answer's usage row goes with it (it points at the turn)
                 report.usage_rows = store_usage.delete_for_turns(conn, turns)
-                for start in range(0, len(turns), 500):
-                    part = turns[start : start + 500]
-                    conn.execute(f"DELETE FROM turns WHERE id IN ({','.join('?' * len(part))})", part)
-                conn.execute("DELETE FROM conversations WHERE id NOT IN (SELECT conversation_id FROM turns)")
+                erasure.delete_turns(conn, turns)
                 # text read by OCR from erased images goes too (cached by digest)
                 ocr_store.purge_orphans(conn)
                 report.turns = len(turns)
@@ -325,8 +244,8 @@ def forget(
                 # FTS5 keeps deleted words in its old segments until they merge: rewrite
                 # the index from the remaining chunks, in the same transaction, so a
                 # crash cannot leave the deletes done and the segments not
-                rebuild_fulltext(store)
-            report.documents = before - int(store.scalar("SELECT count(*) FROM documents") or 0)
+                erasure.rebuild_fulltext(store)
+            report.documents = before - erasure.document_total(store)
             report.chunks = len(set(gone))
             report.persons_matched = sel.persons
 
@@ -339,9 +258,7 @@ def forget(
             for stale in leftover_temps(app.settings.index_path):
                 stale.unlink(missing_ok=True)  # a crashed save's leftovers hold vectors too
 
-            report.wal_cleared = erase_free_space(store)
-        finally:
-            conn.execute(f"PRAGMA secure_delete={int(previous or 0)}")
+            report.wal_cleared = erasure.erase_free_space(store)
         report.log_lines_removed = _scrub_logs(app.settings, sel.needles)
     log.info(
         "forget %s: %d documents, %d chunks, %d turns erased",

@@ -146,6 +146,18 @@ def use_rows(conn: Any) -> None:
     conn.row_factory = _cipher.Row if is_cipher(conn) else sqlite3.Row
 
 
+def set_busy_timeout(conn: Any, milliseconds: int) -> None:
+    """How long a statement waits for another connection's lock before it fails with
+    "database is locked"."""
+    conn.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+
+
+def use_rollback_journal(conn: Any) -> None:
+    """Put the file in rollback-journal mode: one file, no -wal beside it to forget
+    (a backup copy)."""
+    conn.execute("PRAGMA journal_mode=DELETE")
+
+
 def export(src: Path, dst: Path, src_key: str | None, dst_key: str | None) -> None:
     """Copy the database ``src`` into the new file ``dst`` with another key (None:
     plain), with ``sqlcipher_export``. The schema version travels too."""
