@@ -81,7 +81,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Scores of each mode over the judged queries, and hybrid latency."""
     searcher = app.searcher()
-    key_of = {int(r["id"]): r["key"] for r in app.store.query("SELECT id, key FROM documents")}
+    key_of = app.store.document_keys()
     judged = [q for q in qrels if q in queries]
     out: dict[str, Any] = {}
     latencies: list[float] = []

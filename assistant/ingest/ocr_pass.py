@@ -2,8 +2,8 @@
 
 OCR is the slowest thing Satchel does (about half a second per page with Tesseract
 on 2 cores, docs/benchmarks.md), so the sync never waits for it: documents are
-stored with their text and an ``ocr_tasks`` row per image (assistant/ingest/
-ocr_store.py), and this pass reads the images afterwards, one task per
+stored with their text and an ``ocr_tasks`` row per image (assistant/store/
+ocr_tables.py), and this pass reads the images afterwards, one task per
 transaction. Killed at any point, it goes on where it stopped next time.
 
 Per task: the image's bytes are hashed; a text already read from the same bytes
@@ -259,14 +259,7 @@ class OcrPass:
             report.enabled, report.reason = False, status.reason
             report.left = self.pending()
             return report
-        where, params = ocr_store.pending_filter(s.ocr_min_page_chars)
-        rows = self.store.query(
-            "SELECT t.id, t.document_id, t.locator, t.ref, t.data IS NOT NULL AS has_data, "
-            "d.kind, d.title, d.author, d.participants, d.timestamp, d.source_id, u.path AS unit_path "
-            f"FROM ocr_tasks t JOIN documents d ON d.id = t.document_id JOIN units u ON u.id = d.unit_id "
-            f"WHERE {where} ORDER BY t.id",
-            params,
-        )
+        rows = ocr_store.pending_tasks(self.store.conn, s.ocr_min_page_chars)
         state = OcrProgress(0, len(rows), "", started)
         if rows:
             self.store.check_embedding_model(self.embedder.identity, self.embedder.dimension)
@@ -330,7 +323,7 @@ class OcrPass:
         ref = json.loads(row["ref"])
         data = None
         if row["has_data"]:
-            data = self.store.scalar("SELECT data FROM ocr_tasks WHERE id = ?", (row["id"],))
+            data = ocr_store.task_data(self.store.conn, row["id"])
         digest = self._digest(ref, row, data)
         cached = ocr_store.cached_text(self.store.conn, digest, self.config)
         if cached is not None:
@@ -381,27 +374,11 @@ class OcrPass:
         removed: list[int] = []
         store = self.store
         with store.transaction():
-            if store.scalar("SELECT state FROM ocr_tasks WHERE id = ?", (row["id"],)) != "pending":
+            if ocr_store.task_state(store.conn, row["id"]) != "pending":
                 return 0  # the document went meanwhile
             if chunks:
-                # a document without text was indexed under its title alone (a scanned
-                # PDF, a photo): that stand-in goes once OCR gives it real text
-                removed = [
-                    int(r[0])
-                    for r in store.query(
-                        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
-                        "WHERE c.document_id = ? AND c.locator = '' AND c.text = d.title AND coalesce(d.text, '') = ''",
-                        (row["document_id"],),
-                    )
-                ]
-                if removed:
-                    marks = ",".join("?" * len(removed))
-                    store.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", removed)
-                first = int(
-                    store.scalar(
-                        "SELECT coalesce(max(ordinal), -1) FROM chunks WHERE document_id = ?", (row["document_id"],)
-                    )
-                )
+                removed = ocr_store.remove_stand_in(store.conn, row["document_id"])
+                first = ocr_store.last_ordinal(store.conn, row["document_id"])
                 for n, chunk in enumerate(chunks):
                     chunk.record.ordinal = first + 1 + n
                 ids = store.insert_chunks(
@@ -414,15 +391,8 @@ class OcrPass:
                     embed_hashes=hashes,
                 )
                 # the document as shown to a reader (satchel show, the TUI) has it too
-                store.conn.execute(
-                    "UPDATE documents SET text = CASE WHEN coalesce(text, '') = '' THEN ? "
-                    "ELSE text || char(10) || char(10) || ? END WHERE id = ?",
-                    (text, f"[{row['locator']}, read by OCR]\n{text}", row["document_id"]),
-                )
-            store.conn.execute(
-                "UPDATE ocr_tasks SET state = 'done', digest = ?, chunks = ?, data = NULL, reason = NULL WHERE id = ?",
-                (digest, len(ids), row["id"]),
-            )
+                ocr_store.append_text(store.conn, row["document_id"], row["locator"], text)
+            ocr_store.mark_done(store.conn, row["id"], digest, len(ids))
             store.bump_generation()
         if removed:
             self.index.remove(removed)
@@ -433,9 +403,7 @@ class OcrPass:
     def _fail(self, row: Any, reason: str, report: OcrReport) -> None:
         item = f"{row['locator']} (OCR)"
         with self.store.transaction():
-            self.store.conn.execute(
-                "UPDATE ocr_tasks SET state = 'error', reason = ?, data = NULL WHERE id = ?", (reason, row["id"])
-            )
+            ocr_store.mark_error(self.store.conn, row["id"], reason)
             self.store.record_error(row["source_id"], row["unit_path"], reason, item)
         report.errors += 1
         report.error_list.append({"path": row["unit_path"], "item": item, "reason": reason})

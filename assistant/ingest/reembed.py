@@ -137,7 +137,7 @@ def state(store: Store, identity: str, dimension: int) -> dict[str, Any] | None:
         "dimension": dimension,
         "serving_model": store.get_meta("embedding_model"),
         "done": done,
-        "total": int(store.scalar("SELECT count(*) FROM chunks") or 0),
+        "total": store.chunk_count(),
     }
 
 
@@ -171,7 +171,7 @@ class Reembedder:
         report.model, report.dimension = identity, dimension
         report.previous_model = store.get_meta("embedding_model")
         store.start_pending(identity, dimension)
-        total = int(store.scalar("SELECT count(*) FROM chunks") or 0)
+        total = store.chunk_count()
         done = store.vector_count(PENDING_VECTORS)
         state = ReembedProgress(done, total, 0, identity, started)
         if progress is not None:
@@ -209,7 +209,7 @@ class Reembedder:
         generation = store.promote_pending()
         if generation is None:  # a chunk appeared between the last look and the swap
             report.done = store.vector_count(PENDING_VECTORS)
-            report.total = int(store.scalar("SELECT count(*) FROM chunks") or 0)
+            report.total = store.chunk_count()
             report.seconds = time.monotonic() - started
             return report
         fresh.save(generation)

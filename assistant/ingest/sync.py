@@ -175,12 +175,7 @@ class Indexer:
                 self._record_unit_error(source["id"], path, reason, report)
             stored = self.store.units(source["id"])
             # one query per source, not one per unit: the no-op path is the hot one
-            documents_in: dict[int, int] = {
-                int(r[0]): int(r[1])
-                for r in self.store.query(
-                    "SELECT unit_id, count(*) FROM documents WHERE source_id = ? GROUP BY unit_id", (source["id"],)
-                )
-            }
+            documents_in = self.store.documents_per_unit(source["id"])
             present = {str(u.path) for u in units}
             vanished = [row for path, row in stored.items() if path not in present and not walk.shadows(Path(path))]
             if only_paths is not None:
@@ -205,9 +200,7 @@ class Indexer:
         finish_started = time.perf_counter()
         # after the new units, so a renamed file reuses its stored vectors
         for row in vanished_units:
-            report.deleted += int(
-                self.store.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (row["id"],)) or 0
-            )
+            report.deleted += self.store.unit_document_count(row["id"])
             with self.store.transaction():
                 gone = self.store.delete_unit(row["id"])
                 self.store.clear_errors(row["path"])
@@ -230,9 +223,7 @@ class Indexer:
         with self.store.transaction():
             for source in self.store.sources():
                 if source_ids is None or source["id"] in source_ids:
-                    self.store.conn.execute(
-                        "UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source["id"],)
-                    )
+                    self.store.mark_synced(source["id"])
         self.index.reshape(self.store)  # exact <-> IVF as the store crosses EXACT_LIMIT
         try:
             self.index.save(self.store.generation())
@@ -259,7 +250,7 @@ class Indexer:
     def _blank_units(self, source_ids: list[int] | None) -> list[Unit]:
         """The stored units with a blank signature (to be read again) that still exist."""
         units = []
-        for row in self.store.query("SELECT u.source_id, u.path, u.connector FROM units u WHERE u.signature = ''"):
+        for row in self.store.blank_units():
             if source_ids is not None and row["source_id"] not in source_ids:
                 continue
             try:
@@ -275,12 +266,8 @@ class Indexer:
 
     def _clear_walk_errors(self, source_id: int, still: set[str]) -> None:
         """Forget the walk's errors of earlier syncs that this walk did not meet again."""
-        rows = self.store.query(
-            "SELECT DISTINCT path FROM errors WHERE source_id = ? AND item IS NULL "
-            "AND (reason LIKE ? OR reason LIKE ?)",
-            (source_id, UNREADABLE + " (%", UNOPENABLE + " (%"),
-        )
-        gone = [row["path"] for row in rows if row["path"] not in still]
+        paths = self.store.unit_error_paths(source_id, (UNREADABLE + " (%", UNOPENABLE + " (%"))
+        gone = [path for path in paths if path not in still]
         if gone:
             with self.store.transaction():
                 for path in gone:
@@ -489,9 +476,7 @@ class Indexer:
                         report.added += 1
                     parent_id = None
                     if doc.parent_key:
-                        parent_id = key_ids.get((unit_id, doc.parent_key)) or store.scalar(
-                            "SELECT id FROM documents WHERE unit_id = ? AND key = ?", (unit_id, doc.parent_key)
-                        )
+                        parent_id = key_ids.get((unit_id, doc.parent_key)) or store.document_id(unit_id, doc.parent_key)
                     duplicate_of = None
                     if doc.dedup_key:
                         duplicate_of = store.indexed_duplicate(doc.dedup_key, unit_id, doc.key)

@@ -26,6 +26,7 @@ from assistant.core import Satchel
 from assistant.errors import SatchelError, SourceError
 from assistant.retrieval.search_types import Filters
 from assistant.settings import Settings
+from assistant.store import scoping
 from connectors.kinds import KINDS
 
 
@@ -106,7 +107,7 @@ class ScopeGuard:
         """Fail at start-up, with a message, on restrictions that cannot mean what
         the person wanted (a source that is not registered, an unknown kind)."""
         # a third-party connector may bring a kind of its own, once it indexed some
-        known = set(KINDS) | {str(r[0]) for r in self.app.store.query("SELECT DISTINCT kind FROM documents")}
+        known = set(KINDS) | self.app.store.document_kinds()
         unknown = [k for k in self.scope.kinds if k not in known]
         if unknown:
             raise SatchelError(f"--kind {unknown[0]}: not a kind; use one of {', '.join(sorted(known))}")
@@ -133,7 +134,7 @@ class ScopeGuard:
         # data_version moves whenever another connection (the indexer, `watch`, this
         # server's writer) commits; a generation alone misses a file moved into an
         # excluded folder without new vectors
-        key = (id(store.conn), int(store.scalar("PRAGMA data_version") or 0))
+        key = (id(store.conn), scoping.data_version(store.conn))
         with self._lock:
             if key == self._cache_key:
                 return self._excluded
@@ -143,14 +144,8 @@ class ScopeGuard:
             for person in self.scope.exclude_persons:
                 found |= person_documents(store, person)[0]
             for folder in self.scope.exclude_folders:
-                prefix = folder.rstrip("/") + "/"
-                rows = store.query(
-                    "SELECT d.id FROM documents d JOIN units u ON u.id = d.unit_id "
-                    "WHERE u.path = ? OR substr(u.path, 1, ?) = ?",
-                    (folder, len(prefix), prefix),
-                )
-                found.update(int(r[0]) for r in rows)
-            found |= _children(store, found)
+                found.update(scoping.folder_documents(store.conn, folder))
+            found |= scoping.attachments(store.conn, found)
             self._excluded, self._cache_key = sorted(found), key
             return self._excluded
 
@@ -172,9 +167,7 @@ class ScopeGuard:
         ids = sorted({int(i) for i in document_ids})
         if not ids:
             return set()
-        rows = self.app.store.query(
-            f"SELECT id, kind, source_id FROM documents WHERE id IN ({','.join('?' * len(ids))})", ids
-        )
+        rows = scoping.scope_rows(self.app.store.conn, ids)
         if not self.scope.restricted:
             return {int(r["id"]) for r in rows}
         sources = self.source_ids()
@@ -195,19 +188,6 @@ def _matcher(person: str) -> Any:
     from assistant.ops.forget import person_matcher
 
     return person_matcher(person)
-
-
-def _children(store: Any, parents: set[int]) -> set[int]:
-    """Attachments of these documents (and theirs): they go where their message goes."""
-    found: set[int] = set()
-    frontier = sorted(parents)
-    while frontier:
-        rows = store.query(
-            "SELECT id FROM documents WHERE parent_id IN (SELECT value FROM json_each(?))", (json.dumps(frontier),)
-        )
-        frontier = sorted({int(r[0]) for r in rows} - found - parents)
-        found.update(frontier)
-    return found
 
 
 class ScopedSatchel(Satchel):

@@ -32,6 +32,7 @@ from assistant.mcp.schemas import (
 )
 from assistant.mcp.scope import ScopedFilters, ScopedSatchel
 from assistant.retrieval.search_types import Filters, Result, parse_date
+from assistant.store import scoping
 
 log = logging.getLogger("satchel.mcp")
 
@@ -113,9 +114,7 @@ class SatchelTools:
         ids = sorted(set(ids))
         if not ids:
             return {}
-        rows = self.app.store.query(
-            f"SELECT id, dedup_key, parent_id, metadata FROM documents WHERE id IN ({','.join('?' * len(ids))})", ids
-        )
+        rows = scoping.passage_rows(self.app.store.conn, ids)
         return {int(r["id"]): r for r in rows}
 
     def _passage(self, result: Result, row: Any) -> dict[str, Any]:
@@ -194,10 +193,7 @@ class SatchelTools:
             candidates = [int(match.group(1))]
         elif "@" in text:
             message_id = text.removeprefix("message ").strip().strip("<>")
-            rows = store.query(
-                "SELECT id FROM documents WHERE dedup_key = ? ORDER BY duplicate_of IS NOT NULL, id", (message_id,)
-            )
-            candidates = [int(r[0]) for r in rows]
+            candidates = scoping.message_documents(store.conn, message_id)
         else:
             raise ToolInputError(
                 f"{ref!r} is not a reference: pass the 'reference' of a search result (like doc:123) "
@@ -218,9 +214,7 @@ class SatchelTools:
             doc = self.app.document(document_id)
             if doc is None:  # deleted between the two reads
                 raise ToolInputError(f"{ref}: no such document (search again for a current reference)")
-            children = [
-                int(r[0]) for r in self.app.store.query("SELECT id FROM documents WHERE parent_id = ?", (document_id,))
-            ]
+            children = self.app.store.child_documents(document_id)
             children = sorted(self.guard.visible(children))
         chunks = doc["chunks"]
         text = doc.get("text") or "\n\n".join(c["text"] for c in chunks)
@@ -291,26 +285,11 @@ class SatchelTools:
 
     def _visible_counts(self) -> tuple[dict[int, int], int]:
         """Documents per source and chunks that this server may show."""
-        store = self.app.store
         scoped = self.guard.apply(None)
-        documents: dict[int, int] = {}
         if isinstance(scoped, ScopedFilters):
             where, params = scoped.sql()
-            # The scope's SQL is written over chunks (alias c) and, with no filters of
-            # the client's, names only kind, source_id and document_id: a view of the
-            # documents with those columns lets the same clauses count documents.
-            rows = store.query(
-                f"SELECT c.source_id, count(*) FROM (SELECT id AS document_id, kind, source_id FROM documents) c "
-                f"WHERE {where} GROUP BY c.source_id",
-                params,
-            )
-            chunks = int(store.scalar(f"SELECT count(*) FROM chunks c WHERE {where}", params) or 0)
-        else:
-            rows = store.query("SELECT source_id, count(*) FROM documents GROUP BY source_id")
-            chunks = int(store.scalar("SELECT count(*) FROM chunks") or 0)
-        for source_id, count in rows:
-            documents[int(source_id)] = int(count)
-        return documents, chunks
+            return scoping.visible_counts(self.app.store.conn, where, params)
+        return scoping.visible_counts(self.app.store.conn, None, ())
 
     def list_sources(self) -> SourcesResponse:
         with self._read:

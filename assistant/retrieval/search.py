@@ -14,7 +14,6 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from assistant.language.stop_words import QUESTION_WORDS
 from assistant.records import StoredChunk
 from assistant.retrieval.search_types import Filters, Result, SearchOutcome
 from assistant.retrieval.terms import fts_terms, highlight_snippet, query_terms
-from assistant.store import db
+from assistant.store import db, keyword_rows
 from assistant.store.repository import Store
 from assistant.store.vector_index import VectorIndex
 
@@ -145,32 +144,16 @@ class Searcher:
         return self._chunks_containing([word], chunk_ids)[0]
 
     def _chunks_containing(self, words: list[str], chunk_ids: list[int]) -> list[set[int] | None]:
-        if not chunk_ids:
+        if not chunk_ids:  # before keyword_matches, which reads the store's languages
             return [set() for _ in words]
-        marks = ",".join("?" * len(chunk_ids))
-        found: list[set[int] | None] = []
-        for phrase in self.keyword_matches(['"' + word.replace('"', "") + '"' for word in words]):
-            try:
-                rows = self.store.conn.execute(
-                    f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
-                    [phrase, *chunk_ids],
-                ).fetchall()
-            except db.Error:
-                found.append(None)
-                continue
-            found.append({int(r[0]) for r in rows})
-        return found
+        phrases = self.keyword_matches(['"' + word.replace('"', "") + '"' for word in words])
+        return keyword_rows.chunks_containing(self.store.conn, phrases, chunk_ids)
 
     def allowed_ids(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
             return None
         where, params = filters.sql()
-        # One string from SQLite, parsed by NumPy: a quarter of a 1M-chunk store is
-        # 250,000 ids, 30 ms this way and 240-330 ms as rows (a Python object each).
-        row = self.store.conn.execute(f"SELECT group_concat(c.id, ' ') FROM chunks c WHERE {where}", params).fetchone()
-        if row is None or not row[0]:
-            return np.empty(0, dtype=np.int64)
-        return np.fromstring(row[0], dtype=np.int64, sep=" ")
+        return self.store.filtered_chunk_ids(where, params)
 
     def bm25(self, query: str, filters: Filters, limit: int) -> list[tuple[int, float]]:
         """Top ``limit`` chunks by FTS5 BM25 (higher is better).
@@ -217,34 +200,13 @@ class Searcher:
 
     def _capped_frequency(self, term: str) -> int:
         """Rows matching ``term``, counted up to just past the budget (no need to know more)."""
-        row = self.store.conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
-            [term, BM25_ROW_BUDGET + 1],
-        ).fetchone()
-        return int(row[0])
+        return keyword_rows.capped_frequency(self.store.conn, term, BM25_ROW_BUDGET + 1)
 
     def _bm25_query(self, match: str, filters: Filters, limit: int) -> list[tuple[int, float]]:
-        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         if filters.is_empty():
-            # No join with chunks: at 100k chunks the join per matched row doubled the cost.
-            sql = (
-                f"SELECT rowid, bm25(chunks_fts, {weights}) AS score FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?"
-            )
-            params: list[Any] = [match, limit]
-        else:
-            where, filter_params = filters.sql()
-            sql = (
-                f"SELECT c.id, bm25(chunks_fts, {weights}) AS score FROM chunks_fts "
-                f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND {where} "
-                "ORDER BY score LIMIT ?"
-            )
-            params = [match, *filter_params, limit]
-        try:
-            rows = self.store.conn.execute(sql, params).fetchall()
-        except db.Error:
-            return []
-        return [(int(r[0]), -float(r[1])) for r in rows]
+            return keyword_rows.bm25(self.store.conn, match, limit, BM25_WEIGHTS)
+        where, params = filters.sql()
+        return keyword_rows.bm25(self.store.conn, match, limit, BM25_WEIGHTS, where, params)
 
     def dense(self, query_vector: np.ndarray, filters: Filters, limit: int) -> list[tuple[int, float]]:
         return self.index.search(query_vector, limit, self.allowed_ids(filters), self.store)
@@ -328,10 +290,7 @@ class Searcher:
             return
         start = int(filters.hint_after.timestamp()) if filters.hint_after else None
         end = int((filters.hint_before + HINT_TAIL).timestamp()) if filters.hint_before else None
-        ids = list(fused)
-        marks = ",".join("?" * len(ids))
-        rows = self.store.conn.execute(f"SELECT id, ts_start, ts_end FROM chunks WHERE id IN ({marks})", ids)
-        for cid, ts_start, ts_end in rows:
+        for cid, ts_start, ts_end in self.store.chunk_periods(list(fused)):
             if ts_start is None or ts_end is None:
                 continue
             if (start is None or ts_end >= start) and (end is None or ts_start < end):

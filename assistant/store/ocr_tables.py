@@ -109,3 +109,75 @@ def purge_orphans(conn: sqlite3.Connection) -> int:
         "DELETE FROM ocr_cache WHERE digest NOT IN (SELECT digest FROM ocr_tasks WHERE digest IS NOT NULL)"
     )
     return int(cur.rowcount or 0)
+
+
+# --- the OCR pass (assistant/ingest/ocr_pass.py) ----------------------------------------
+def pending_tasks(conn: sqlite3.Connection, min_page_chars: int) -> list[sqlite3.Row]:
+    """The tasks the pass reads now, in order, with what their chunks are made from:
+    the document's kind, title, author, people and time, and the unit's path."""
+    where, params = pending_filter(min_page_chars)
+    return conn.execute(
+        "SELECT t.id, t.document_id, t.locator, t.ref, t.data IS NOT NULL AS has_data, "
+        "d.kind, d.title, d.author, d.participants, d.timestamp, d.source_id, u.path AS unit_path "
+        f"FROM ocr_tasks t JOIN documents d ON d.id = t.document_id JOIN units u ON u.id = d.unit_id "
+        f"WHERE {where} ORDER BY t.id",
+        params,
+    ).fetchall()
+
+
+def task_data(conn: sqlite3.Connection, task_id: int) -> bytes | None:
+    """The bytes an item carried itself (read one task at a time, never with the list)."""
+    row = conn.execute("SELECT data FROM ocr_tasks WHERE id = ?", (task_id,)).fetchone()
+    return row[0] if row else None
+
+
+def task_state(conn: sqlite3.Connection, task_id: int) -> str | None:
+    """A task's state; None when it went with its document."""
+    row = conn.execute("SELECT state FROM ocr_tasks WHERE id = ?", (task_id,)).fetchone()
+    return row[0] if row else None
+
+
+def remove_stand_in(conn: sqlite3.Connection, document_id: int) -> list[int]:
+    """Delete the chunk a document without text was indexed under (its title alone: a
+    scanned PDF, a photo), once OCR gives it real text; the ids of the chunks gone."""
+    removed = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "WHERE c.document_id = ? AND c.locator = '' AND c.text = d.title AND coalesce(d.text, '') = ''",
+            (document_id,),
+        ).fetchall()
+    ]
+    if removed:
+        marks = ",".join("?" * len(removed))
+        conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", removed)
+    return removed
+
+
+def last_ordinal(conn: sqlite3.Connection, document_id: int) -> int:
+    """The highest ordinal of a document's chunks (-1 for none): OCR chunks follow it."""
+    row = conn.execute("SELECT coalesce(max(ordinal), -1) FROM chunks WHERE document_id = ?", (document_id,)).fetchone()
+    return int(row[0])
+
+
+def append_text(conn: sqlite3.Connection, document_id: int, locator: str, text: str) -> None:
+    """Add an image's text to the document as shown to a reader (satchel show, the
+    TUI): its text when it had none, else after it under the image's locator."""
+    conn.execute(
+        "UPDATE documents SET text = CASE WHEN coalesce(text, '') = '' THEN ? "
+        "ELSE text || char(10) || char(10) || ? END WHERE id = ?",
+        (text, f"[{locator}, read by OCR]\n{text}", document_id),
+    )
+
+
+def mark_done(conn: sqlite3.Connection, task_id: int, digest: str, chunks: int) -> None:
+    """A task read: its digest (the cache key) and chunk count kept, its bytes dropped."""
+    conn.execute(
+        "UPDATE ocr_tasks SET state = 'done', digest = ?, chunks = ?, data = NULL, reason = NULL WHERE id = ?",
+        (digest, chunks, task_id),
+    )
+
+
+def mark_error(conn: sqlite3.Connection, task_id: int, reason: str) -> None:
+    """A task that could not be read: the reason kept, its bytes dropped."""
+    conn.execute("UPDATE ocr_tasks SET state = 'error', reason = ?, data = NULL WHERE id = ?", (reason, task_id))

@@ -56,6 +56,10 @@ class Store(VectorRows):
                 return rows[0]
         return None
 
+    def mark_synced(self, source_id: int) -> None:
+        """Record the end of a sync of this source (its ``last_sync``, shown by `satchel sources`)."""
+        self.conn.execute("UPDATE sources SET last_sync = datetime('now') WHERE id = ?", (source_id,))
+
     def remove_source(self, source_id: int) -> list[int]:
         """Delete a source with everything derived from it; returns chunk ids gone.
         Goes through delete_documents, so a copy of one of its emails kept in
@@ -86,6 +90,24 @@ class Store(VectorRows):
         value = self.scalar("SELECT id FROM units WHERE source_id = ? AND path = ?", (source_id, path))
         return None if value is None else int(value)
 
+    def blank_units(self) -> list[sqlite3.Row]:
+        """Units with a blank signature (source id, path, connector): to be read again,
+        as an interrupted unit or a duplicate promoted when its original went."""
+        return self.query("SELECT u.source_id, u.path, u.connector FROM units u WHERE u.signature = ''")
+
+    def documents_per_unit(self, source_id: int) -> dict[int, int]:
+        """unit id -> stored documents, for a source's units in one query (the no-op
+        sync, the hot path, counts its unchanged documents with it)."""
+        return {
+            int(r[0]): int(r[1])
+            for r in self.query(
+                "SELECT unit_id, count(*) FROM documents WHERE source_id = ? GROUP BY unit_id", (source_id,)
+            )
+        }
+
+    def unit_document_count(self, unit_id: int) -> int:
+        return int(self.scalar("SELECT count(*) FROM documents WHERE unit_id = ?", (unit_id,)) or 0)
+
     def delete_unit(self, unit_id: int) -> list[int]:
         """Delete a unit and its documents (see delete_documents); returns chunk ids gone."""
         documents = [int(r[0]) for r in self.query("SELECT id FROM documents WHERE unit_id = ?", (unit_id,))]
@@ -99,6 +121,23 @@ class Store(VectorRows):
         rows = self.query("SELECT id, key, content_hash FROM documents WHERE unit_id = ?", (unit_id,))
         return {row["key"]: (int(row["id"]), row["content_hash"]) for row in rows}
 
+    def document_id(self, unit_id: int, key: str) -> int | None:
+        """The id of a unit's document by its key (an attachment's parent stored earlier)."""
+        value = self.scalar("SELECT id FROM documents WHERE unit_id = ? AND key = ?", (unit_id, key))
+        return None if value is None else int(value)
+
+    def child_documents(self, document_id: int) -> list[int]:
+        """The ids of a document's children (its attachments)."""
+        return [int(r[0]) for r in self.query("SELECT id FROM documents WHERE parent_id = ?", (document_id,))]
+
+    def document_kinds(self) -> set[str]:
+        """The kinds of the stored documents (a third-party connector may bring its own)."""
+        return {str(r[0]) for r in self.query("SELECT DISTINCT kind FROM documents")}
+
+    def document_keys(self) -> dict[int, str]:
+        """document id -> its key in its unit (an evaluation corpus's document id)."""
+        return {int(r["id"]): r["key"] for r in self.query("SELECT id, key FROM documents")}
+
     def indexed_duplicate(self, dedup_key: str, unit_id: int, key: str) -> int | None:
         """The id of an indexed document with this dedup key, other than this one."""
         value = self.scalar(
@@ -111,7 +150,7 @@ class Store(VectorRows):
     def detach_children(self, document_id: int) -> list[int]:
         """Unlink a document's children (attachments) before the document is
         replaced by a new version, so unchanged children survive; returns their ids."""
-        children = [int(r[0]) for r in self.query("SELECT id FROM documents WHERE parent_id = ?", (document_id,))]
+        children = self.child_documents(document_id)
         self.conn.execute("UPDATE documents SET parent_id = NULL WHERE parent_id = ?", (document_id,))
         return children
 
@@ -269,6 +308,16 @@ class Store(VectorRows):
     def clear_errors(self, path: str) -> None:
         self.conn.execute("DELETE FROM errors WHERE path = ?", (path,))
 
+    def unit_error_paths(self, source_id: int, reason_likes: tuple[str, str]) -> list[str]:
+        """Paths of a source's unit-level errors (no item) whose reason is LIKE either
+        pattern: the walk's own errors, which it clears when it does not meet them again."""
+        rows = self.query(
+            "SELECT DISTINCT path FROM errors WHERE source_id = ? AND item IS NULL "
+            "AND (reason LIKE ? OR reason LIKE ?)",
+            (source_id, *reason_likes),
+        )
+        return [row["path"] for row in rows]
+
     def errors(self, limit: int | None = None) -> list[sqlite3.Row]:
         sql = "SELECT e.*, s.path AS source FROM errors e LEFT JOIN sources s ON s.id = e.source_id ORDER BY e.id"
         if limit:
@@ -276,6 +325,24 @@ class Store(VectorRows):
         return self.query(sql)
 
     # --- reading ------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM chunks") or 0)
+
+    def filtered_chunk_ids(self, where: str, params: Sequence[Any]) -> np.ndarray:
+        """Ids of the chunks (aliased ``c``) that a WHERE clause (``Filters.sql()``) keeps.
+
+        One string from SQLite, parsed by NumPy: a quarter of a 1M-chunk store is
+        250,000 ids, 30 ms this way and 240-330 ms as rows (a Python object each)."""
+        row = self.conn.execute(f"SELECT group_concat(c.id, ' ') FROM chunks c WHERE {where}", params).fetchone()
+        if row is None or not row[0]:
+            return np.empty(0, dtype=np.int64)
+        return np.fromstring(row[0], dtype=np.int64, sep=" ")
+
+    def chunk_periods(self, chunk_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """(id, ts_start, ts_end) of these chunks: the period each speaks of."""
+        marks = ",".join("?" * len(chunk_ids))
+        return self.conn.execute(f"SELECT id, ts_start, ts_end FROM chunks WHERE id IN ({marks})", chunk_ids).fetchall()
+
     def language_counts(self) -> dict[str, int]:
         """Chunks by the language they were indexed in ("" when none was stored)."""
         rows = self.query("SELECT COALESCE(language, '') AS language, COUNT(*) AS n FROM chunks GROUP BY 1")
@@ -340,7 +407,7 @@ class Store(VectorRows):
     def counts(self) -> dict[str, int]:
         return {
             "documents": int(self.scalar("SELECT count(*) FROM documents") or 0),
-            "chunks": int(self.scalar("SELECT count(*) FROM chunks") or 0),
+            "chunks": self.chunk_count(),
             "vectors": self.vector_count(),
             "errors": int(self.scalar("SELECT count(*) FROM errors") or 0),
         }
