@@ -44,7 +44,7 @@ CRON = REPO / "scripts" / "cron"
 
 # --- helpers ------------------------------------------------------------------------------
 def ops_cli(app: Any, *argv: str) -> int | None:
-    """Run an operations command the way cli.py does, in process."""
+    """Run an operations command the way the CLI does (assistant/cli/app.py), in process."""
     parser = argparse.ArgumentParser(prog="satchel")
     ops_commands.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(list(argv))

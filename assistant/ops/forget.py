@@ -64,7 +64,7 @@ class ForgetReport:
     chunks: int = 0
     sources: int = 0
     turns: int = 0  # stored questions and answers that quoted what was forgotten
-    usage_rows: int = 0  # usage ledger rows of those answers (store_usage.py)
+    usage_rows: int = 0  # usage ledger rows of those answers (store/usage.py)
     persons_matched: list[str] = field(default_factory=list)
     vectors_left: int = 0
     index_vectors: int = 0

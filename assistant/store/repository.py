@@ -25,7 +25,7 @@ from assistant.store.vector_rows import VectorRows
 class Store(VectorRows):
     """A connection to the store, with the operations the rest of the core needs.
 
-    One writer at a time (the indexer holds a lock file, see ``assistant/lock.py``);
+    One writer at a time (the indexer holds a lock file, see ``assistant/store/writer_lock.py``);
     any number of readers thanks to WAL mode.
     """
 

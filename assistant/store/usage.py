@@ -3,10 +3,8 @@
 A row holds what the answer cost (model, backend, tokens, phase seconds, energy and
 how it was had) and where it was asked (``origin``), never the question, the answer
 or its sources. The row of an answer saved in a conversation points at its turn, so
-`satchel forget` erases the rows of the turns it erases (ops.forget), and, being in
-the store, the ledger is encrypted with it (`satchel encrypt`).
-
-The restructuring issue moves this beside the other table groups in ``assistant/store/``.
+`satchel forget` erases the rows of the turns it erases (assistant/ops/forget.py), and,
+being in the store, the ledger is encrypted with it (`satchel encrypt`).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ TABLE = "usage_ledger"
 # evaluation run (`satchel eval qa`), or another Python caller of the core.
 ORIGINS = ("cli", "tui", "mcp", "eval", "api")
 
-# m007_usage_ledger (assistant/store/repository.py); statement by statement inside the migration's
+# m007_usage_ledger (assistant/store/schema.py); statement by statement inside the migration's
 # transaction.
 SCHEMA = (
     f"""CREATE TABLE {TABLE} (
