@@ -22,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from generated_section import replaced, run  # noqa: E402
 
 from assistant.cli.app import build_parser  # noqa: E402
 
@@ -112,27 +115,19 @@ def render() -> str:
 
 
 def updated(doc: str) -> str:
-    start, end = doc.find(BEGIN), doc.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{DOC}: the marker comments of the command reference are missing:\n{BEGIN}\n{END}")
-    return doc[:start] + render() + doc[end + len(END) :]
+    """``doc`` with the generated section replaced by a fresh one."""
+    return replaced(doc, BEGIN, END, render(), DOC)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/cli.md is out of date")
-    args = parser.parse_args(argv)
-    doc = DOC.read_text(encoding="utf-8")
-    new = updated(doc)
-    if args.check:
-        if new != doc:
-            print(f"{DOC.relative_to(REPO)} is out of date: run scripts/gen_cli_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    if new != doc:
-        DOC.write_text(new, encoding="utf-8")
-        print(f"wrote {DOC.relative_to(REPO)}")
-    return 0
+    return run(
+        argv,
+        description=__doc__.splitlines()[0],
+        doc_path=DOC,
+        repo=REPO,
+        update=updated,
+        script="scripts/gen_cli_docs.py",
+    )
 
 
 if __name__ == "__main__":
