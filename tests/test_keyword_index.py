@@ -145,3 +145,38 @@ def test_a_questions_function_words_are_dropped_in_its_own_language() -> None:
     assert query_terms("¿Cuál es el número de vuelo a Sevilla?") == ["número", "vuelo", "sevilla"]
     # English words that are function words elsewhere stay in an English question
     assert query_terms("What did my son say about the fine?") == ["son", "say", "fine"]
+
+
+def _chunk_languages_one_detection_per_chunk_and_document(texts: list[str]) -> list[str]:
+    """chunk_languages as it was written first: the document's guess read apart from
+    its chunks' (the reference the shortcut must equal)."""
+    from assistant.language import keywords
+
+    document, _ = keywords._detect(" ".join(texts)[: keywords.DETECT_CHARS])
+    out = []
+    for text in texts:
+        language, probability = keywords._detect(text)
+        letters = len(keywords._LETTER.findall(text[: keywords.DETECT_CHARS]))
+        own = letters >= keywords.SURE_LETTERS and probability >= keywords.SURE_PROBABILITY
+        out.append(language if own or document == UNSTEMMED else document)
+    return out
+
+
+def test_chunk_languages_reads_the_first_chunk_once_and_says_the_same() -> None:
+    """The document's guess reuses the first chunk's when that chunk covers the sample:
+    the same languages as reading the document apart, on real abstracts cut into chunks
+    of several sizes, short chat lines and documents of mixed languages."""
+    import json
+
+    from tests.conftest import SHARED
+
+    documents: list[list[str]] = [[], [""], ["ok"], ["ok grazie", "a domani"]]
+    with (SHARED / "corpora" / "retrieval" / "scifact" / "corpus.jsonl").open(encoding="utf-8") as corpus:
+        for n, line in zip(range(300), corpus, strict=False):
+            text = json.loads(line)["text"]
+            size = (200, 600, 1000, 1400)[n % 4]
+            documents.append([text[i : i + size] for i in range(0, len(text), size)])
+    mixed = [sentence for _, sentence, _ in SOURCES]
+    documents += [mixed, mixed[::-1], [" ".join(mixed)] + mixed, [m * 12 for m in mixed]]
+    for texts in documents:
+        assert chunk_languages(texts) == _chunk_languages_one_detection_per_chunk_and_document(texts), texts[:1]

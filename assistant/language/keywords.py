@@ -88,11 +88,18 @@ def detect_language(text: str, among: tuple[str, ...] = ()) -> str:
 
 def _detect(text: str) -> tuple[str, float]:
     """(language, probability), or (UNSTEMMED, 0) for text with too few letters."""
+    language, probability, _ = _detect_counting(text)
+    return language, probability
+
+
+def _detect_counting(text: str) -> tuple[str, float, int]:
+    """:func:`_detect`, and the letters of the sample it read."""
     sample = text[:DETECT_CHARS]
-    if len(_LETTER.findall(sample)) < MIN_LETTERS:
-        return UNSTEMMED, 0.0
+    letters = len(_LETTER.findall(sample))
+    if letters < MIN_LETTERS:
+        return UNSTEMMED, 0.0, letters
     language, probability = _identifier().classify(sample)
-    return str(language), float(probability)
+    return str(language), float(probability), letters
 
 
 def chunk_language(text: str) -> str:
@@ -106,13 +113,27 @@ def chunk_languages(texts: list[str]) -> list[str]:
     it is long enough and the detector is sure; a short or unsure one (the tail of an
     abstract, "ok thanks") takes the document's. On SciFact, chunk by chunk alone made
     0.6 % of English chunks Latin, Frisian or Catalan, and BM25 lost 0.003 nDCG@10."""
-    document, _ = _detect(" ".join(texts)[:DETECT_CHARS])
+    detected = [_detect_counting(text) for text in texts]
+    # The document's guess reads the first DETECT_CHARS of its chunks joined; where
+    # the first chunk alone is that long (most documents) that is the first chunk's
+    # sample, already read: one detection less per document, 0.5 ms each.
+    sample = _leading_sample(texts)
+    document = detected[0][0] if texts and sample == texts[0][:DETECT_CHARS] else _detect(sample)[0]
     languages = []
-    for text in texts:
-        language, probability = _detect(text)
-        own = len(_LETTER.findall(text[:DETECT_CHARS])) >= SURE_LETTERS and probability >= SURE_PROBABILITY
+    for language, probability, letters in detected:
+        own = letters >= SURE_LETTERS and probability >= SURE_PROBABILITY
         languages.append(language if own or document == UNSTEMMED else document)
     return languages
+
+
+def _leading_sample(texts: list[str]) -> str:
+    """``" ".join(texts)[:DETECT_CHARS]`` without joining a long document whole."""
+    sample = ""
+    for n, text in enumerate(texts):
+        sample = text if n == 0 else sample + " " + text
+        if len(sample) >= DETECT_CHARS:
+            break
+    return sample[:DETECT_CHARS]
 
 
 @lru_cache(maxsize=64)

@@ -260,7 +260,12 @@ class KeywordForms:
     @classmethod
     def of(cls, chunks: Sequence[ChunkRecord], title: str) -> KeywordForms:
         languages = chunk_languages([chunk.text for chunk in chunks]) if chunks else []
-        forms = [keyword_forms(lang, c.text, title, c.persons) for c, lang in zip(chunks, languages, strict=True)]
+        titles: dict[str, str] = {}  # the title's form once per language, not once per chunk
+        forms = []
+        for chunk, language in zip(chunks, languages, strict=True):
+            if language not in titles:
+                titles[language] = search_form(title, language)
+            forms.append((search_form(chunk.text, language), titles[language], search_form(chunk.persons, language)))
         return cls(languages, forms)
 
 
