@@ -117,3 +117,23 @@ def test_docs_cli_md_is_generated_from_the_parsers() -> None:
     doc = (REPO / "docs" / "cli.md").read_text()
     for name in subcommands(build_parser()):
         assert f"`satchel {name}" in doc or f"alias `{name}`" in doc, name
+
+
+def test_the_demo_runs_on_a_new_account_without_a_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bash scripts/demo.sh` on a fresh account: ~/.local/share does not exist yet. The
+    demo's own home beside the default one is made, the sample indexed and asked."""
+    from assistant.core import Satchel
+    from tests.test_core_unit import CannedModel
+
+    data = tmp_path / "new-account" / ".local" / "share"  # not created
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.delenv("SATCHEL_HOME", raising=False)
+    monkeypatch.setattr("assistant.backends.embedder.force_offline", lambda: None)
+    model = CannedModel("The check-in is from 16:00 and the door code is 4827 [1].")
+    code = main(["demo", "--no-tui"], make_core=lambda s: Satchel(s, embedder=FakeEmbedder(), chat_model=model))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert (data / "satchel-demo" / "satchel.db").is_file() and not (data / "satchel").exists()
+    assert out.startswith("Q: ") and "indexing the sample data" in err
