@@ -5,9 +5,17 @@ tests run). Used by scripts/gen_config_docs.py and scripts/gen_cli_docs.py."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+DOC_LINK = re.compile(r"docs/([\w.-]+\.md)(#[\w-]+)?")
+
+
+def doc_links(text: str) -> str:
+    """``docs/NAME.md#anchor`` in a help text or comment as a link between the docs."""
+    return DOC_LINK.sub(lambda m: f"[{m.group(1)}]({m.group(1)}{m.group(2) or ''})", text)
 
 
 def replaced(doc: str, begin: str, end: str, section: str, where: Path) -> str:
@@ -26,7 +34,7 @@ def run(
     doc_path: Path,
     repo: Path,
     update: Callable[[str], str],
-    script: str,
+    script: Path,
 ) -> int:
     """The command line of a generator: rewrite ``doc_path`` with ``update``, or with
     ``--check`` exit 1 when it is out of date."""
@@ -38,7 +46,7 @@ def run(
     shown = doc_path.relative_to(repo)
     if args.check:
         if new != doc:
-            print(f"{shown} is out of date: run {script}", file=sys.stderr)
+            print(f"{shown} is out of date: run {script.relative_to(repo)}", file=sys.stderr)
             return 1
         return 0
     if new != doc:
