@@ -376,9 +376,10 @@ class Settings:
     def ensure_home(self) -> Path:
         """Create ``home`` readable by its owner only (personal data lives there).
 
-        The platform's default folder is created with its parents; a folder the person
-        named (``SATCHEL_HOME``, ``--home``) only when its parent exists, so a typo
-        does not grow a tree somewhere unexpected. Raises ConfigError or StoreError
+        A folder in the platform's data folder (the default home, the demo's beside it)
+        is created with its parents: on a new account ~/.local/share may not exist yet.
+        A folder the person named elsewhere (``SATCHEL_HOME``, ``--home``) only when its
+        parent exists, so a typo does not grow a tree somewhere unexpected. Raises ConfigError or StoreError
         with the reason instead of an OSError traceback."""
         home = self.home
         if home.exists() and not home.is_dir():
@@ -387,7 +388,7 @@ class Settings:
             )
         if not home.exists():
             parent = home.parent
-            if not parent.exists() and home != platform_home():
+            if not parent.exists() and parent != platform_home().parent:
                 raise ConfigError(
                     f"the Satchel home {home} cannot be created: its parent folder {parent} does not exist "
                     "(create it, or point SATCHEL_HOME at another folder)"

@@ -14,7 +14,6 @@ scripts/gen_cli_docs.py writes from this parser.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -64,12 +63,8 @@ def main(argv: list[str] | None = None, *, make_core: Callable[[Settings], Satch
         settings = load_settings({"home": args.home})
         if args.command == "demo" and not args.home and "SATCHEL_HOME" not in os.environ:
             # the demo keeps its own store, away from the user's real data, beside the
-            # default one in the platform's data folder; on a new account that folder
-            # (~/.local/share) may not exist yet, and is made as the default home's is
-            demo_home = settings.home.parent / "satchel-demo"
-            with contextlib.suppress(OSError):  # ensure_home then says why, if it must
-                demo_home.parent.mkdir(parents=True, exist_ok=True)
-            settings = load_settings({"home": str(demo_home)})
+            # default one in the platform's data folder (Settings.ensure_home makes it)
+            settings = load_settings({"home": str(settings.home.parent / "satchel-demo")})
             args.own_demo_home = True
         if make_core is None:
             from assistant.core import Satchel

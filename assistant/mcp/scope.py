@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.backends.protocols import ChatModel, Embedder
 from assistant.core import Satchel
 from assistant.errors import SatchelError, SourceError
 from assistant.retrieval.search_types import Filters
@@ -198,8 +199,10 @@ class ScopedSatchel(Satchel):
     of :meth:`interpret` keeps the scope on both paths without changing the core.
     """
 
-    def __init__(self, settings: Settings, scope: Scope, **backends: Any) -> None:
-        super().__init__(settings, **backends)
+    def __init__(
+        self, settings: Settings, scope: Scope, *, embedder: Embedder | None = None, chat_model: ChatModel | None = None
+    ) -> None:
+        super().__init__(settings, embedder=embedder, chat_model=chat_model)
         self.guard = ScopeGuard(self, scope)
 
     def interpret(self, query: str, filters: Filters) -> tuple[str, Filters, list[str]]:
