@@ -137,4 +137,7 @@ def test_architecture_md_maps_every_module_and_no_module_is_over_600_lines() -> 
             if len(path.read_text(encoding="utf-8").splitlines()) > LONG_MODULES.get(name, 600):
                 long.append(name)
     assert missing == [], f"modules missing from docs/architecture.md's folder map: {missing}"
+    modules = {p.name for package in ("assistant", "connectors") for p in (REPO / package).rglob("*.py")}
+    gone = sorted(name for name in named if name.endswith(".py") and name not in modules)
+    assert gone == [], f"docs/architecture.md's folder map names modules that do not exist: {gone}"
     assert long == [], f"modules over 600 lines: {long}"
