@@ -90,19 +90,19 @@ def render() -> str:
     parser = build_parser()
     parser.prog = "satchel"
     out = [BEGIN, "", "| command | what it does |", "| --- | --- |"]
-    seen: set[int] = set()
-    commands = []
+    commands: dict[int, tuple[str, str, argparse.ArgumentParser, list[str]]] = {}  # one per parser
     for name, help_text, sub in _subcommands(parser):
-        if id(sub) in seen:
-            continue  # an alias of the command above
-        aliases = [n for n, _, s in _subcommands(parser) if s is sub and n != name]
-        seen.add(id(sub))
-        commands.append((name, help_text, sub, aliases))
+        if id(sub) in commands:
+            commands[id(sub)][3].append(name)  # an alias of a command above
+        else:
+            commands[id(sub)] = (name, help_text, sub, [])
+    for name, help_text, sub, aliases in commands.values():
         alias = f" (alias {', '.join(f'`{a}`' for a in aliases)})" if aliases else ""
-        leaf = f"{name} {_subcommands(sub)[0][0]}" if _subcommands(sub) else name
+        nested = _subcommands(sub)
+        leaf = f"{name} {nested[0][0]}" if nested else name
         out.append(f"| [`satchel {name}`](#satchel-{leaf.replace(' ', '-')}){alias} | {_cell(help_text)} |")
     out.append("")
-    for name, help_text, sub, _ in commands:
+    for name, help_text, sub, _ in commands.values():
         _command(f"satchel {name}", help_text, sub, out)
     out.append(END)
     return "\n".join(out)
