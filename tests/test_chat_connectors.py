@@ -554,7 +554,11 @@ def test_growing_export_only_changes_the_newest_month() -> None:
     assert old["Silvester/2021-01"] != new["Silvester/2021-01"]
 
 
-def test_whatsapp_parses_100k_lines_fast(corpus: Path, tmp_path: Path) -> None:
+def test_whatsapp_parses_100k_lines_in_linear_time(corpus: Path, tmp_path: Path) -> None:
+    """100,000 lines parse completely, and ten times the lines cost about ten times
+    the CPU, not a hundred (a quadratic join or lookup). A ratio of two runs in one
+    process holds on a loaded machine, where an absolute limit does not; the speed
+    itself is measured by scripts/bench (docs/benchmarks.md)."""
     sample = (corpus / "whatstk/chats/whatsapp/lorem-merge-part1.txt").read_text(encoding="utf-8")
     lines = [line for line in sample.splitlines() if line]
     out: list[str] = []
@@ -563,16 +567,17 @@ def test_whatsapp_parses_100k_lines_fast(corpus: Path, tmp_path: Path) -> None:
         day += 1
         stamp = f"{(day % 28) + 1:02d}/{(day // 28) % 12 + 1:02d}/{2000 + day // 336}"
         out.extend(f"{stamp}, {line.split(', ', 1)[1]}" for line in lines[:100])
-    text = "\n".join(out[:100_000])
-    path = tmp_path / "big.txt"
-    path.write_text(text, encoding="utf-8")
-    start = time.process_time()
-    docs, errors = parse(WhatsAppConnector(), path)
-    spent = time.process_time() - start
-    assert errors == []
-    assert sum(len(d.sections) for d in docs) == 100_000
-    print(f"100,000 WhatsApp lines: {spent:.2f} s CPU")
-    assert spent < 2.0
+    spent: dict[int, float] = {}
+    for count in (10_000, 100_000):
+        path = tmp_path / f"big{count}.txt"
+        path.write_text("\n".join(out[:count]), encoding="utf-8")
+        start = time.process_time()
+        docs, errors = parse(WhatsAppConnector(), path)
+        spent[count] = time.process_time() - start
+        assert errors == []
+        assert sum(len(d.sections) for d in docs) == count
+    print(f"WhatsApp lines: 10,000 in {spent[10_000]:.2f} s CPU, 100,000 in {spent[100_000]:.2f} s")
+    assert spent[100_000] < 25 * max(spent[10_000], 0.01)
 
 
 # ------------------------------------------------------------------ Telegram
