@@ -394,6 +394,27 @@ def test_an_answer_is_checked_against_its_sources_numbers_and_names(fake_app, tm
     assert parking.answered and parking.sources[1].cited
 
 
+def test_a_place_the_question_names_may_be_in_the_sources_language(fake_app, tmp_path: Path) -> None:
+    """Issue 18: an English question about "Vienna" is answered by a German note that
+    says "Wien"; the names check read it as a source that does not mention Vienna.
+    A city CLDR does not pair is still held against the source."""
+    import dataclasses
+
+    write(
+        tmp_path / "n" / "konsulat.md",
+        "# Konsulat\nMein Termin beim Konsulat in Wien ist am Dienstag um 9:30 Uhr. "
+        "Den Reisepass und zwei Passfotos mitbringen, die Gebühr beträgt 75 Euro.",
+    )
+    fake_app.add_source(tmp_path / "n")
+    fake_app.sync()
+    fake_app.settings = dataclasses.replace(fake_app.settings, min_relevance=-1.0)
+    model = CannedModel("The appointment at the consulate is on Tuesday at 9:30 [1].")
+    kept = fake_app.answerer().answer("When is my appointment at the consulate in Vienna?", model=model)  # type: ignore[arg-type]
+    assert kept.answered, kept.answer
+    withdrawn = fake_app.answerer().answer("When is my appointment at the consulate in Graz?", model=model)  # type: ignore[arg-type]
+    assert not withdrawn.answered and "Graz" in withdrawn.answer
+
+
 def test_a_month_in_the_question_is_no_name_the_sources_must_spell(fake_app, tmp_path: Path) -> None:
     """Issue 17: "in October" was taken for a name that a cited source must contain;
     chat chunks carry their dates as numbers (2023-10-14), so a right answer was

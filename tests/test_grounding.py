@@ -52,3 +52,20 @@ def test_a_day_without_its_year_and_a_possessive_still_support_the_answer() -> N
     assert unsupported_facts("It is on 16 March 2026 [1].", ["Monday 16 March, 10:00"]) == []
     assert unsupported_facts("It is on 17 March 2026 [1].", ["Monday 16 March, 10:00"]) == ["2026-03-17"]
     assert unsupported_facts("It is in Jamie Rivera's name [1].", ["Booked by Jamie Rivera"]) == []
+
+
+def test_a_place_is_supported_by_its_name_in_the_sources_language() -> None:
+    """Issue 18: an English answer about a German mail names "Vienna" where the mail
+    says "Wien"; CLDR's names of countries, languages and time-zone cities pair them.
+    A person's name is no place: "Helene" is not held by "Helena"."""
+    from assistant.language.place_names import equivalent_names
+
+    assert {"deutschland", "allemagne", "germania", "alemania"} <= equivalent_names("Germany")
+    assert "roma" in equivalent_names("Rome") and "rome" in equivalent_names("Roma")
+    assert "francese" in equivalent_names("French")
+    assert equivalent_names("Helena") == frozenset()
+    source = "Termin beim Konsulat in Wien am 14. März, den Ausweis aus Deutschland mitbringen."
+    assert unsupported_facts("The appointment at the consulate is in Vienna [1].", [source]) == []
+    assert unsupported_facts("Bring the passport from Germany [1].", [source]) == []
+    assert unsupported_facts("It is in Vienna with Helene [1].", ["Termin in Wien mit Helena."]) == ["Helene"]
+    assert unsupported_facts("It is in Graz [1].", [source]) == ["Graz"]

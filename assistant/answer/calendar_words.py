@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# The languages of the people whose data Satchel has been tried on, and their
-# neighbours; more cost nothing but a few hundred words.
-LOCALES = ("en", "fr", "it", "de", "es", "pt", "nl", "sv", "da", "nb", "pl", "ca")
+from assistant.language.locales import LOCALES
+
 # Prepositions that put a month in a date ("in October"), in those languages: a
 # closed class of words, not a list of examples.
 _DATE_PREPOSITIONS = frozenset(

@@ -11,7 +11,9 @@ the cited sources' text, title, author and dates:
   ``canonical_dates`` ("21 December 2022" is supported by a chat line stamped
   2022-12-21, or by the note "[yesterday = 21 December 2022]");
 - **names**: capitalised words inside a sentence (not its first word), compared
-  without case or accents. Month and weekday names are no names.
+  without case or accents, a place or language also by its name in another
+  language ("Vienna" is supported by "Wien", assistant/language/place_names.py).
+  Month and weekday names are no names.
 
 What the question itself says counts as said (an answer may repeat it), and so does
 what the model wrote in a "could not find" reply (it is withdrawn anyway).
@@ -23,6 +25,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from assistant.language.place_names import equivalent_names
 
 __all__ = ["unsupported_facts"]
 
@@ -116,6 +120,6 @@ def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -
         folded = _fold(word)
         if folded in calendar or word == "I" or len(word) < 2:
             continue
-        if not re.search(rf"(?<!\w){re.escape(folded)}", said_folded):
+        if not any(re.search(rf"(?<!\w){re.escape(name)}", said_folded) for name in (folded, *equivalent_names(word))):
             missing.append(word)
     return list(dict.fromkeys(missing))

@@ -494,6 +494,7 @@ class Answerer:
             # (a month or weekday is translated, "January" is "janvier": not held
             # against a source in another language)
             names = [n for n in named_in(query) if not (translated and fold(n) in calendar_names())]
+            # (a place may be named in the source's language: "Wien" for "Vienna")
             unnamed = [name for name in names if not self.searcher.mentions(name, cited_ids)]
             # ...and must hold the numbers, dates and names the answer gives; a fact
             # that only another source given to the model holds makes that source

@@ -131,11 +131,15 @@ class Searcher:
         """The language each chunk was indexed in (assistant/language/keywords.py)."""
         return self.store.chunk_languages(chunk_ids)
 
-    def mentions(self, word: str, chunk_ids: list[int]) -> bool:
-        """Whether any of the chunks contains ``word`` (a word FTS5 cannot parse is not
-        held against the answer)."""
-        found = self.chunks_containing(word, chunk_ids)
-        return found is None or bool(found)
+    def mentions(self, name: str, chunk_ids: list[int]) -> bool:
+        """Whether any of the chunks contains ``name`` or, for a place or language, its
+        name in another language ("Vienna" in a German mail that says "Wien")."""
+        from assistant.language.place_names import equivalent_names
+
+        found = self._chunks_containing([name, *sorted(equivalent_names(name))], chunk_ids)
+        # a name FTS5 cannot parse is not held against the answer; another
+        # language's spelling it cannot parse ("brussel·les") is only not looked for
+        return found[0] is None or any(found)
 
     def chunks_containing(self, word: str, chunk_ids: list[int]) -> set[int] | None:
         """Which of the chunks contain ``word`` (FTS5 matching: stemmed, diacritics
