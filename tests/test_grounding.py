@@ -69,3 +69,32 @@ def test_a_place_is_supported_by_its_name_in_the_sources_language() -> None:
     assert unsupported_facts("Bring the passport from Germany [1].", [source]) == []
     assert unsupported_facts("It is in Vienna with Helene [1].", ["Termin in Wien mit Helena."]) == ["Helene"]
     assert unsupported_facts("It is in Graz [1].", [source]) == ["Graz"]
+
+
+def test_a_german_answer_s_nouns_are_no_names_but_its_numbers_are_checked() -> None:
+    """Multilingual dev set: "Bis wann können wir das Hotel stornieren?" answered in
+    German was withdrawn over "Stunden, Anreise", nouns German capitalises."""
+    source = "Cancelación gratuita hasta 72 horas antes de la llegada. Hotel Las Letras, Madrid."
+    kept = "Sie können bis 72 Stunden vor der Anreise kostenlos stornieren [1]."
+    assert unsupported_facts(kept, [source]) == []
+    assert unsupported_facts("Sie können bis 48 Stunden vor der Anreise stornieren [1].", [source]) == ["48"]
+
+
+def test_times_of_day_and_runs_of_separators_are_no_facts_to_find() -> None:
+    source = "Zahnarztpraxis Dr. Weber, Kehl: Termin am 03.02.2026 um 9:30 Uhr."
+    assert unsupported_facts("The dental cleaning is on 3 February 2026 at 9:30 AM [1].", [source]) == []
+    # "15. , 9" was read as one number "159" that no source held
+    stamp = "Pneus hiver montés le 15/11/2025 à 9h, contrôle technique le 05/01/2026."
+    assert unsupported_facts("Am 15. , 9 Uhr [1].", [stamp]) == []
+
+
+def test_a_citation_never_splits_a_day_from_its_month() -> None:
+    """German writes "am 29. November": the period is no sentence end, and the
+    citation added to an uncited sentence goes after the date, not into it."""
+    from assistant.answer.rag import SourceRef, attribute_citations
+    from assistant.retrieval.search_types import Result
+
+    note = "Klassenfoto: Dienstag, 10. März, bitte ein weißes Oberteil."
+    result = Result(1, 1, "note", "Schule", None, None, "schule.md", "", 1.0, note, note, 0.9)
+    text, cited = attribute_citations("Das Klassenfoto ist am 10. März, ein Dienstag.", [SourceRef(1, result)])
+    assert text == "Das Klassenfoto ist am 10. März, ein Dienstag [1]." and cited == {1}

@@ -35,7 +35,13 @@ __all__ = ["unsupported_facts"]
 # withdrawn over "a dog").
 SMALL_NUMBER = 12
 CITATION = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")  # "[2]", "[1, 3]"
-_NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
+# digits with one separator between groups ("1 240,00", "1'240.50"): a run of
+# separators is no number ("15. , 9" is 15 and 9)
+_NUMBER = re.compile(r"\d(?:[.,'’\u00a0\u202f ]?\d)*")
+# Languages that capitalise every noun, where a capital says nothing about a name.
+NOUN_CAPITALISING = frozenset({"de", "lb"})
+# Capitalised words that are no names in any language: times of day ("9:30 AM").
+_NO_NAMES = frozenset({"am", "pm", "a.m", "p.m"})
 _ISO = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b")
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*[^\W_]|[^\W\d_]", re.UNICODE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s+|\(\s*)$")
@@ -81,6 +87,12 @@ def _month_days(text: str) -> set[tuple[int, int]]:
     return pairs
 
 
+def _language(text: str) -> str:
+    from assistant.language.keywords import detect_language
+
+    return detect_language(text)
+
+
 def _calendar_names() -> frozenset[str]:
     from assistant.answer.calendar_words import calendar_names
 
@@ -113,12 +125,16 @@ def unsupported_facts(answer: str, sources: Iterable[str], question: str = "") -
         if not ({_digits(raw), _digits(re.split(r"[.,](?=\d{1,2}$)", raw)[0])} & said_numbers):
             missing.append(raw)
     calendar = _calendar_names()
+    if _language(text) in NOUN_CAPITALISING:
+        # every noun is capitalised ("Stunden", "Anreise"): a capital says nothing
+        # of a name, as the question's names check holds for German questions
+        return list(dict.fromkeys(missing))
     for match in _WORD.finditer(text):
         word = re.sub(r"['’]s$", "", match.group(0)).rstrip(".'’")  # "Rivera's" is Rivera
         if not word[:1].isupper() or _SENTENCE_START.search(text[: match.start()]):
             continue
         folded = _fold(word)
-        if folded in calendar or word == "I" or len(word) < 2:
+        if folded in calendar or folded in _NO_NAMES or word == "I" or len(word) < 2:
             continue
         if not any(re.search(rf"(?<!\w){re.escape(name)}", said_folded) for name in (folded, *equivalent_names(word))):
             missing.append(word)

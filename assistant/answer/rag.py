@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
 from assistant.answer.attribution import Misattribution, misattribution
 from assistant.answer.calendar_words import calendar_names
 from assistant.answer.declines import is_decline
-from assistant.answer.grounding import unsupported_facts
+from assistant.answer.grounding import NOUN_CAPITALISING, unsupported_facts
 from assistant.backends.generation import GenerationStats
 from assistant.backends.protocols import AnswerabilityJudge, ChatModel
 from assistant.language.keywords import fold
@@ -73,8 +74,6 @@ _FAMILY_WORDS = frozenset(
 _NAME_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 
 
-# Languages that capitalise every noun, where a capital says nothing about a name.
-NOUN_CAPITALISING = frozenset({"de", "lb"})
 
 
 def question_language(text: str) -> str:
@@ -220,8 +219,18 @@ def format_source(n: int, result: Result, text: str) -> str:
 
 
 _SALIENT = re.compile(r"\d[\d,.:/-]*\d|\d|[^\W\d_]{4,}", re.UNICODE)
-# a sentence ends at . ! ? followed by a space or the end ("€971.28" is one token)
-_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+[.!?]*")
+
+
+@lru_cache(maxsize=1)
+def _sentence() -> re.Pattern[str]:
+    """A sentence ends at . ! ? followed by a space or the end ("€971.28" is one
+    token), but not at the period of a day before its month: German, Danish and
+    Norwegian write "am 29. November", which must not become "am 29 [3]. November"."""
+    from assistant.answer.calendar_words import month_words
+
+    months = "|".join(sorted(map(re.escape, month_words()), key=len, reverse=True))
+    ordinal_day = rf"(?<!\d)\d{{1,2}}\.(?=\s+(?:{months})\b)"
+    return re.compile(rf"(?:{ordinal_day}|[^.!?\n]|[.!?](?![\s]|$))+[.!?]*", re.IGNORECASE)
 
 
 def attribute_citations(answer: str, refs: list[SourceRef]) -> tuple[str, set[int]]:
@@ -253,7 +262,7 @@ def attribute_citations(answer: str, refs: list[SourceRef]) -> tuple[str, set[in
         stripped = body.rstrip(".!?")
         return f"{stripped} [{refs[best].n}]{body[len(stripped) :]}{tail}"
 
-    return _SENTENCE.sub(cite, answer), added
+    return _sentence().sub(cite, answer), added
 
 
 def _said_by(result: Result) -> str:
