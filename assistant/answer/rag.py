@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from assistant.answer.aggregate import AGGREGATE_FACTOR, asks_for_many
@@ -72,8 +72,6 @@ _FAMILY_WORDS = frozenset(
     "mum mom mother mama dad father papa grandma grandmother granny grandpa grandfather aunt auntie uncle".split()
 )
 _NAME_WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
-
-
 
 
 def question_language(text: str) -> str:
