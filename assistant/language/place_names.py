@@ -1,14 +1,14 @@
 """The other languages' names of a country, a language or a city.
 
-An English question about "Munich" or "Germany" is answered by a German mail that
-says "München" and "Deutschland"; a French one says "l'Allemagne". The names
+An English question about "Vienna" or "Germany" is answered by a German mail that
+says "Wien" and "Deutschland"; a French one says "l'Allemagne". The names
 checks (assistant/answer/rag.py, grounding.py) compare names word for word, so
 without these equivalents a source in another language is held not to mention the
 place the question names.
 
 The names come from Babel's CLDR data, not from lists written here: every
 territory and language name, and the cities that name a time zone ("Europe/Rome":
-Rome, Roma, Rom), in ``LOCALES``. CLDR has no other cities ("Sevilla", "Firenze"):
+Rome, Roma, Rom), in ``LOCALES``. CLDR has no other cities ("München", "Sevilla", "Firenze"):
 those are not matched, rather than matched by a guess at their spelling, which
 would also let "Helena" stand for "Helene". Names are compared in lower case
 without accents, as the names checks compare them.
